@@ -1,0 +1,51 @@
+# The two commands that matter: `make demo` and `make test`. Everything else is for developers.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PICCOLO_CONF := stateasset.piccolo_conf
+
+.PHONY: demo test lint format bench migrate migration serve install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Set up, load the demo group and serve the API and pages on http://$(HOST):$(PORT)
+demo: $(STAMP)
+	$(BIN)/stateasset demo --host $(HOST) --port $(PORT)
+
+## Set up and run the whole suite against a real PostgreSQL
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check src tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	PYTHONPATH=src $(BIN)/python bench/consolidation.py
+
+migrate: $(STAMP)
+	$(BIN)/stateasset migrate
+
+serve: $(STAMP)
+	$(BIN)/stateasset serve --host $(HOST) --port $(PORT)
+
+## Create a migration from the table classes: make migration APP=ledger DESC="add x"
+migration: $(STAMP)
+	$(BIN)/piccolo migrations new $(APP) --auto=true --desc="$(DESC)"
+
+clean:
+	rm -rf $(VENV) .stateasset

@@ -1,0 +1,190 @@
+"""create_app(): the one place the service is wired together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Litestar, MediaType, Response, get
+from litestar.config.app import AppConfig
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.security.jwt import JWTAuth, Token
+from litestar.static_files import create_static_files_router
+from litestar.types import ControllerRouterHandler
+from swagger_ui_bundle import swagger_ui_path
+
+from stateasset import __version__, db
+from stateasset.audit.controllers import AuditController
+from stateasset.auth import service as auth_service
+from stateasset.auth.controllers import AuthController, UserController
+from stateasset.auth.guards import route_permission
+from stateasset.auth.schemas import Actor
+from stateasset.core.http import EXCEPTION_HANDLERS, RequestIdMiddleware, configure_logging
+from stateasset.ledger.controllers import LEDGER_CONTROLLERS
+from stateasset.settings import Settings, get_settings
+
+log = structlog.get_logger("stateasset.app")
+
+PUBLIC_PATH_PREFIXES = ("/schema", "/static")
+SWAGGER_ASSETS = "/static/swagger"
+
+
+class Health(msgspec.Struct, frozen=True):
+    status: str
+    version: str = __version__
+
+
+@get("/health", operation_id="health", exclude_from_auth=True, opt={"public": True}, tags=["ops"])
+async def health() -> Health:
+    """Liveness: the process answers."""
+    return Health(status="ok")
+
+
+@get("/ready", operation_id="ready", exclude_from_auth=True, opt={"public": True}, tags=["ops"])
+async def ready() -> Response[Health]:
+    """Readiness: the database answers too."""
+    try:
+        await db.engine().run_ddl("SELECT 1")
+    except Exception as exc:  # any failure to reach the database means not ready
+        log.warning("not ready", error=str(exc))
+        return Response(Health(status="database unavailable"), status_code=503)
+    return Response(Health(status="ready"))
+
+
+@get(
+    "/",
+    operation_id="home",
+    exclude_from_auth=True,
+    opt={"public": True},
+    media_type=MediaType.HTML,
+    include_in_schema=False,
+)
+async def home() -> str:
+    """A landing page pointing people at the reference until the pages arrive."""
+    return (
+        "<!doctype html><meta charset='utf-8'><title>StateAsset 国资营运</title>"
+        "<h1>StateAsset 国有资产营运投资集团</h1>"
+        "<p><a href='/schema/swagger'>API reference (接口文档)</a></p>"
+    )
+
+
+def _configure_auth(settings: Settings) -> JWTAuth[Actor, Token]:
+    async def retrieve_actor(token: Token, _: Any) -> Actor | None:
+        try:
+            from uuid import UUID
+
+            return await auth_service.get_actor(UUID(token.sub))
+        except ValueError:
+            return None
+
+    return JWTAuth[Actor, Token](
+        retrieve_user_handler=retrieve_actor,
+        token_secret=settings.jwt_secret,
+        exclude=[rf"^{p}" for p in PUBLIC_PATH_PREFIXES],
+        openapi_security_scheme_name="BearerToken",
+    )
+
+
+def _configure_openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="StateAsset API",
+        version=__version__,
+        description="国有资产营运投资集团: unified asset ledger, mother fund and KPI scoring.",
+        path="/schema",
+        render_plugins=[
+            SwaggerRenderPlugin(
+                js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
+                css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
+                standalone_preset_js_url=f"{SWAGGER_ASSETS}/swagger-ui-standalone-preset.js",
+                favicon=f"<link rel='icon' type='image/png' href='{SWAGGER_ASSETS}/favicon-32x32.png'>",
+            )
+        ],
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+            }
+        ),
+    )
+
+
+def _check_every_route_is_guarded(app: Litestar) -> None:
+    """A route without an explicit permission (or an explicit `public`) must not ship."""
+    unguarded = []
+    for route in app.routes:
+        if route.path.startswith(PUBLIC_PATH_PREFIXES):
+            continue
+        for handler in getattr(route, "route_handlers", []):
+            if handler.http_methods == {"OPTIONS"}:
+                continue  # CORS preflight answers carry no data
+            if handler.opt.get("public") or route_permission(handler) is not None:
+                continue
+            unguarded.append(f"{route.path} ({handler.handler_name})")
+    if unguarded:
+        raise RuntimeError("routes without a permission: " + ", ".join(sorted(unguarded)))
+
+
+def _request_id_first(app_config: AppConfig) -> AppConfig:
+    app_config.middleware.insert(0, RequestIdMiddleware())
+    return app_config
+
+
+def _route_handlers() -> list[ControllerRouterHandler]:
+    swagger_assets = create_static_files_router(
+        path=SWAGGER_ASSETS,
+        directories=[swagger_ui_path],
+        opt={"public": True},
+        include_in_schema=False,
+    )
+    return [
+        health,
+        ready,
+        home,
+        swagger_assets,
+        AuthController,
+        UserController,
+        AuditController,
+        *LEDGER_CONTROLLERS,
+    ]
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the ASGI app; the pool opens at startup and closes at shutdown."""
+    from stateasset.auth.service import LoginThrottle
+
+    settings = settings or get_settings()
+    settings.check()
+    configure_logging(json=settings.log_json)
+    jwt_auth = _configure_auth(settings)
+
+    async def open_pool() -> None:
+        await db.open_pool()
+
+    async def close_pool() -> None:
+        await db.close_pool()
+
+    app = Litestar(
+        route_handlers=_route_handlers(),
+        # The request id goes outermost, so even an authentication failure carries one.
+        on_app_init=[jwt_auth.on_app_init, _request_id_first],
+        on_startup=[open_pool],
+        on_shutdown=[close_pool],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=_configure_openapi(),
+        state=State(
+            {
+                "login_throttle": LoginThrottle(
+                    settings.login_attempts, settings.login_window_seconds
+                )
+            }
+        ),
+        cors_config=CORSConfig(allow_origins=[]),
+        request_max_body_size=50 * 1024 * 1024,
+        debug=False,
+    )
+    _check_every_route_is_guarded(app)
+    return app

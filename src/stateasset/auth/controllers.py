@@ -1,0 +1,80 @@
+"""Sign-in, the current user, and user administration."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.params import JSONBody
+from litestar.security.jwt import Token
+
+from stateasset.auth import service
+from stateasset.auth.guards import requires
+from stateasset.auth.roles import Permission
+from stateasset.auth.schemas import Actor, LoginRequest, TokenResponse, UserCreate, UserRead
+from stateasset.core.errors import DomainError
+from stateasset.settings import get_settings
+
+
+class BadCredentials(DomainError):
+    status = 401
+    title = "Not authenticated"
+    slug = "bad-credentials"
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["auth"]
+
+    @post("/login", operation_id="login", exclude_from_auth=True, opt={"public": True})
+    async def login(
+        self, data: JSONBody[LoginRequest], request: Request[Any, Any, Any], state: State
+    ) -> TokenResponse:
+        """Exchange a username and password for a short-lived bearer token."""
+        settings = get_settings()
+        client = request.client.host if request.client else "unknown"
+        throttle = state.login_throttle
+        throttle.check(data.username, client)
+        actor = await service.authenticate(data.username, data.password)
+        if actor is None:
+            throttle.failed(data.username, client)
+            raise BadCredentials("Wrong username or password, or the account is disabled.")
+        throttle.succeeded(data.username, client)
+        now = datetime.now(UTC)
+        token = Token(
+            sub=str(actor.id),
+            exp=now + timedelta(minutes=settings.token_minutes),
+            iat=now,
+            extras={"role": actor.role.value},
+        ).encode(secret=settings.jwt_secret, algorithm="HS256")
+        return TokenResponse(
+            access_token=token,
+            token_type="bearer",
+            expires_in=settings.token_minutes * 60,
+            user=await service.get_user(actor.id),
+        )
+
+    @get("/me", operation_id="me", guards=[requires(Permission.self_service)])
+    async def me(self, request: Request[Actor, Any, Any]) -> UserRead:
+        """The signed-in user."""
+        return await service.get_user(request.user.id)
+
+
+class UserController(Controller):
+    path = "/api/v1/users"
+    tags = ["auth"]
+    guards = [requires(Permission.users_admin)]
+
+    @get("/", operation_id="list_users")
+    async def list_users(self) -> list[UserRead]:
+        """Every user, by name."""
+        return await service.list_users()
+
+    @post("/", operation_id="create_user")
+    async def create_user(
+        self, data: JSONBody[UserCreate], request: Request[Actor, Any, Any]
+    ) -> UserRead:
+        """Create a user with a role and, for scoped roles, a scope."""
+        return await service.create_user(actor=request.user.username, data=data)

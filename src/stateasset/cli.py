@@ -1,0 +1,110 @@
+"""The `stateasset` command: serve, migrate, demo, create-user, audit verify."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+
+from stateasset import db
+from stateasset.settings import get_settings
+
+
+def _serve(host: str, port: int) -> None:
+    import uvicorn
+
+    db.database_url()  # start the embedded server in this process before the app needs it
+    uvicorn.run("stateasset.app:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+async def _migrate() -> None:
+    db.database_url()
+    await db.migrate()
+
+
+async def _create_user(args: argparse.Namespace) -> None:
+    from uuid import UUID
+
+    from stateasset.auth import service
+    from stateasset.auth.roles import Role
+    from stateasset.auth.schemas import UserCreate
+
+    password = args.password or os.environ.get("STATEASSET_NEW_PASSWORD") or getpass.getpass()
+    user = await service.create_user(
+        actor=service.SYSTEM_ACTOR,
+        data=UserCreate(
+            username=args.username,
+            display_name=args.display_name or args.username,
+            password=password,
+            role=Role(args.role),
+            entity_id=UUID(args.entity_id) if args.entity_id else None,
+        ),
+    )
+    print(f"created {user.username} ({user.role.value}) {user.id}")
+
+
+async def _audit_verify() -> int:
+    from stateasset.audit.service import verify_chain
+
+    report = await verify_chain()
+    if report.ok:
+        print(f"audit chain intact: {report.rows_checked} rows checked")
+        return 0
+    print(
+        f"audit chain BROKEN at row {report.first_broken_id}: {report.problem} "
+        f"({report.rows_checked} rows checked)"
+    )
+    return 1
+
+
+async def _demo_data() -> None:
+    from stateasset.demo import load_demo
+
+    await _migrate()
+    await load_demo()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stateasset", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("serve", "demo"):
+        p = sub.add_parser(name, help=f"{name} the API and pages")
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8000)
+    sub.add_parser("migrate", help="bring the schema up to date")
+    user = sub.add_parser("create-user", help="create a user")
+    user.add_argument("username")
+    user.add_argument("--role", required=True)
+    user.add_argument("--display-name")
+    user.add_argument("--entity-id")
+    user.add_argument("--password", help="default: $STATEASSET_NEW_PASSWORD, else prompt")
+    audit = sub.add_parser("audit", help="audit-log tools")
+    audit.add_argument("action", choices=["verify"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    get_settings().check()
+    if args.command == "migrate":
+        asyncio.run(_migrate())
+        print("migrations applied")
+    elif args.command == "serve":
+        _serve(args.host, args.port)
+    elif args.command == "demo":
+        asyncio.run(_demo_data())
+        _serve(args.host, args.port)
+    elif args.command == "create-user":
+        asyncio.run(_migrate())
+        asyncio.run(_create_user(args))
+    elif args.command == "audit":
+        db.database_url()
+        return asyncio.run(_audit_verify())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

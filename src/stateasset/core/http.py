@@ -1,0 +1,201 @@
+"""Request ids, structured logs and the mapping of every error to RFC 9457 problem details."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from contextvars import ContextVar
+from typing import Any
+
+import asyncpg
+import structlog
+from litestar import Request, Response
+from litestar.enums import ScopeType
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from stateasset.core.errors import DomainError, FieldProblem
+from stateasset.core.schemas import Problem
+
+log = structlog.get_logger("stateasset.http")
+
+request_id_var: ContextVar[str] = ContextVar("request_id", default="")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+
+
+def configure_logging(*, json: bool) -> None:
+    """Structured logs: key=value for people at a terminal, JSON lines for collectors."""
+    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+        cache_logger_on_first_use=True,
+    )
+
+
+class RequestIdMiddleware(ASGIMiddleware):
+    """Give every request an id (or keep the caller's `X-Request-ID`) and log its outcome."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        headers = dict(scope.get("headers", []))
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")[:64]
+        request_id = incoming or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        # Errors raised by outer middleware are rendered after this frame unwinds; keep the id
+        # on the scope for them.
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                existing = list(message.get("headers", []))
+                if not any(name.lower() == b"x-request-id" for name, _ in existing):
+                    existing.append((b"x-request-id", request_id.encode("latin-1")))
+                message["headers"] = existing
+            await send(message)
+
+        try:
+            await next_app(scope, receive, send_with_id)
+        finally:
+            log.info("request", method=scope.get("method"), path=scope.get("path"), status=status)
+            structlog.contextvars.unbind_contextvars("request_id")
+            request_id_var.reset(token)
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    *,
+    status: int,
+    title: str,
+    slug: str,
+    detail: str = "",
+    errors: list[FieldProblem] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response[Any]:
+    """The one place a problem-details body is built."""
+    request_id = request_id_var.get() or request.scope.get("state", {}).get("request_id", "")
+    problem = Problem(
+        type=f"/problems/{slug}",
+        title=title,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        request_id=request_id,
+        errors=errors or [],
+    )
+    body: Any = problem
+    if extra:
+        from msgspec import structs
+
+        body = {**structs.asdict(problem), **extra}
+        body["errors"] = [structs.asdict(e) for e in problem.errors]
+    headers = {**(headers or {}), "x-request-id": request_id} if request_id else headers
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _field_problems(exc: ValidationException) -> list[FieldProblem]:
+    problems = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        message = str(item.get("message", "invalid value"))
+        key = str(item.get("key", "")).replace("$", "").strip(".")
+        if key == "data" or key.startswith("data."):
+            key = key[4:].strip(".")  # litestar's name for the request body
+        source = str(item.get("source", "body"))
+        if missing := _MISSING_FIELD.search(message):
+            key = f"{key}.{missing.group(1)}".strip(".")
+        problems.append(FieldProblem(field=f"{source}.{key}".rstrip("."), reason=message))
+    return problems
+
+
+def on_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    errors = _field_problems(exc)
+    detail = "; ".join(f"{e.field}: {e.reason}" for e in errors) or str(exc.detail)
+    return problem_response(
+        request,
+        status=400,
+        title="Invalid request",
+        slug="bad-request",
+        detail=detail,
+        errors=errors,
+    )
+
+
+def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    title = {
+        400: "Bad request",
+        401: "Not authenticated",
+        403: "Forbidden",
+        404: "Not found",
+        405: "Method not allowed",
+        413: "Request too large",
+        429: "Too many requests",
+    }.get(exc.status_code, "Error")
+    detail = str(exc.detail) if exc.detail else title
+    return problem_response(
+        request,
+        status=exc.status_code,
+        title=title,
+        slug=title.lower().replace(" ", "-"),
+        detail=detail,
+        headers=exc.headers,
+    )
+
+
+def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    return problem_response(
+        request,
+        status=exc.status,
+        title=exc.title,
+        slug=exc.slug,
+        detail=exc.detail,
+        errors=exc.errors,
+        extra=exc.extra,
+    )
+
+
+def on_database_error(request: Request[Any, Any, Any], exc: asyncpg.PostgresError) -> Response[Any]:
+    """Constraint violations that slipped past validation are the client's input, not a crash."""
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        status, title, slug = 409, "Conflict", "conflict"
+    elif isinstance(exc, asyncpg.IntegrityConstraintViolationError | asyncpg.DataError):
+        status, title, slug = 422, "Validation failed", "validation"
+    else:
+        return on_unexpected_error(request, exc)
+    detail = getattr(exc, "detail", None) or str(exc).splitlines()[0]
+    return problem_response(request, status=status, title=title, slug=slug, detail=detail)
+
+
+def on_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error", exc_info=exc)
+    return problem_response(
+        request,
+        status=500,
+        title="Internal error",
+        slug="internal",
+        detail="The server failed to handle this request; it has been logged with the request id.",
+    )
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ValidationException: on_validation_error,
+    HTTPException: on_http_error,
+    DomainError: on_domain_error,
+    asyncpg.PostgresError: on_database_error,
+    Exception: on_unexpected_error,
+}

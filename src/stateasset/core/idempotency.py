@@ -1,0 +1,69 @@
+"""Idempotency-Key handling: a retried money-moving POST returns the first answer and writes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from litestar import Response
+
+from stateasset.core.errors import Conflict, invalid
+from stateasset.core.tables import IdempotencyRecord
+from stateasset.db import engine
+
+REPLAYED_HEADER = "Idempotency-Replayed"
+
+
+async def run_once(
+    *,
+    key: str | None,
+    actor: str,
+    route: str,
+    payload: Any,
+    work: Callable[[], Awaitable[Any]],
+    status_code: int = 201,
+) -> Response[Any]:
+    """Run `work` once per (actor, route, key); a replay with the same payload gets the stored answer.
+
+    The key row is inserted in the same transaction as the work, so a concurrent duplicate waits on
+    the unique index and then reads the committed answer; if the work fails, the key is not kept.
+    """
+    if key is None:
+        return Response(await work(), status_code=status_code)
+    if not 1 <= len(key) <= 200:
+        raise invalid("header.Idempotency-Key", "must be 1 to 200 characters")
+    request_hash = hashlib.sha256(msgspec.json.encode(payload)).hexdigest()
+    scope_key = f"{actor}|{route}|{key}"
+    async with engine().transaction():
+        inserted = await IdempotencyRecord.raw(
+            "INSERT INTO idempotency_record (scope_key, request_hash, created_at) "
+            "VALUES ({}, {}, now()) ON CONFLICT (scope_key) DO NOTHING RETURNING id",
+            scope_key,
+            request_hash,
+        )
+        if not inserted:
+            stored = (
+                await IdempotencyRecord.select()
+                .where(IdempotencyRecord.scope_key == scope_key)
+                .first()
+            )
+            assert stored is not None  # the conflicting row is committed before we can see it
+            if stored["request_hash"] != request_hash:
+                raise Conflict(
+                    "This Idempotency-Key was already used with a different request body; "
+                    "use a new key for a new request."
+                )
+            return Response(
+                content=bytes(stored["response"]),
+                status_code=stored["status_code"],
+                media_type="application/json",
+                headers={REPLAYED_HEADER: "true"},
+            )
+        result = await work()
+        body = msgspec.json.encode(result)
+        await IdempotencyRecord.update(
+            {IdempotencyRecord.status_code: status_code, IdempotencyRecord.response: body}
+        ).where(IdempotencyRecord.scope_key == scope_key)
+    return Response(content=body, status_code=status_code, media_type="application/json")

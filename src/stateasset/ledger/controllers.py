@@ -1,0 +1,1 @@
+LEDGER_CONTROLLERS: list = []

