@@ -27,6 +27,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pool_max_size: int = 10
     log_json: bool = False
     scheduler_enabled: bool = True
+    control_threshold: float = 0.5  # votes above this share mean control
+    equity_floor: float = 0.2  # votes from here up to control: equity method
+    intercompany_tolerance: str = "0.01"  # yuan; a pair differing by more is a mismatch
 
     @property
     def production(self) -> bool:

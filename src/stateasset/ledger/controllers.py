@@ -1,1 +1,371 @@
-LEDGER_CONTROLLERS: list = []
+"""Ledger routes: thin — parse, authorise, call the service, shape the answer."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.datastructures import UploadFile
+from litestar.params import (
+    FromPath,
+    FromQuery,
+    HeaderParameter,
+    JSONBody,
+    MultipartBody,
+    QueryParameter,
+)
+
+from stateasset.auth.guards import requires
+from stateasset.auth.roles import Permission
+from stateasset.auth.schemas import Actor
+from stateasset.core.idempotency import run_once
+from stateasset.core.schemas import MAX_PAGE, Page
+from stateasset.ledger import service
+from stateasset.ledger.schemas import (
+    ConsolidationRead,
+    ControlOverrideCreate,
+    ControlOverrideRead,
+    EntityCreate,
+    EntityKind,
+    EntityRead,
+    EntityUpdate,
+    ImportReport,
+    IntercompanyLineRead,
+    IntercompanySubmit,
+    Mismatch,
+    OwnershipView,
+    PeriodAction,
+    PeriodStateRead,
+    Segment,
+    StakeCreate,
+    StakeEnd,
+    StakeRead,
+    StatementRead,
+    StatementSubmit,
+    TreeNode,
+)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        description="A client-chosen key; a retry with the same key and body is answered, not re-run",
+    ),
+]
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)]
+Offset = Annotated[int, QueryParameter(ge=0)]
+Reader = Request[Actor, Any, Any]
+
+
+def _xlsx(content: bytes, filename: str) -> Response[bytes]:
+    return Response(
+        content,
+        media_type=XLSX,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
+    )
+
+
+class EntityController(Controller):
+    path = "/api/v1/ledger/entities"
+    tags = ["ledger"]
+
+    @get("/", operation_id="list_entities", guards=[requires(Permission.ledger_read)])
+    async def list_entities(
+        self,
+        request: Reader,
+        kind: FromQuery[EntityKind | None] = None,
+        platform_id: FromQuery[UUID | None] = None,
+        segment: FromQuery[Segment | None] = None,
+        status: FromQuery[str | None] = None,
+        second_level: FromQuery[bool | None] = None,
+        q: FromQuery[str | None] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[EntityRead]:
+        """Entities in your scope, filtered and paged, by name."""
+        return await service.list_entities(
+            actor=request.user,
+            kind=kind,
+            platform_id=platform_id,
+            segment=segment,
+            status=status,
+            second_level=second_level,
+            search=q,
+            limit=limit,
+            offset=offset,
+        )
+
+    @post("/", operation_id="create_entity", guards=[requires(Permission.ledger_approve)])
+    async def create_entity(self, request: Reader, data: JSONBody[EntityCreate]) -> EntityRead:
+        """Register an entity (主体) by its unified social credit code."""
+        return await service.create_entity(actor=request.user, data=data)
+
+    @get("/tree", operation_id="entity_tree", guards=[requires(Permission.ledger_read)])
+    async def tree(
+        self,
+        request: Reader,
+        hierarchy: FromQuery[str] = "legal",
+        as_of: FromQuery[date | None] = None,
+    ) -> list[TreeNode]:
+        """The legal, platform (五大投) or segment (业务板块) hierarchy."""
+        return await service.entity_tree(
+            actor=request.user, hierarchy=hierarchy, as_of=as_of or date.today()
+        )
+
+    @get("/{entity_id:uuid}", operation_id="get_entity", guards=[requires(Permission.ledger_read)])
+    async def get_entity(self, request: Reader, entity_id: FromPath[UUID]) -> EntityRead:
+        """One entity."""
+        return await service.get_entity(actor=request.user, entity_id=entity_id)
+
+    @patch(
+        "/{entity_id:uuid}",
+        operation_id="update_entity",
+        guards=[requires(Permission.ledger_approve)],
+    )
+    async def update_entity(
+        self, request: Reader, entity_id: FromPath[UUID], data: JSONBody[EntityUpdate]
+    ) -> EntityRead:
+        """Change an entity's names, platform, segment or status."""
+        return await service.update_entity(actor=request.user, entity_id=entity_id, data=data)
+
+    @get(
+        "/{entity_id:uuid}/ownership",
+        operation_id="entity_ownership",
+        guards=[requires(Permission.ledger_read)],
+    )
+    async def ownership(
+        self, request: Reader, entity_id: FromPath[UUID], as_of: FromQuery[date | None] = None
+    ) -> OwnershipView:
+        """Effective interest (穿透持股比例), control and method of everything this entity reaches."""
+        return await service.ownership_view(
+            actor=request.user, root_id=entity_id, as_of=as_of or date.today()
+        )
+
+    @get(
+        "/{entity_id:uuid}/stakes",
+        operation_id="entity_stakes",
+        guards=[requires(Permission.ledger_read)],
+    )
+    async def stakes(
+        self, request: Reader, entity_id: FromPath[UUID], as_of: FromQuery[date | None] = None
+    ) -> list[StakeRead]:
+        """Stakes held by or in this entity (all history, or those valid at `as_of`)."""
+        return await service.list_stakes(actor=request.user, entity_id=entity_id, as_of=as_of)
+
+
+class StakeController(Controller):
+    path = "/api/v1/ledger"
+    tags = ["ledger"]
+    guards = [requires(Permission.ledger_approve)]
+
+    @post("/stakes", operation_id="create_stake")
+    async def create_stake(self, request: Reader, data: JSONBody[StakeCreate]) -> StakeRead:
+        """Record a dated stake; totals held in an entity may not pass 100%."""
+        return await service.create_stake(actor=request.user, data=data)
+
+    @post("/stakes/{stake_id:uuid}/end", operation_id="end_stake", status_code=200)
+    async def end_stake(
+        self, request: Reader, stake_id: FromPath[UUID], data: JSONBody[StakeEnd]
+    ) -> StakeRead:
+        """End a stake at a date; history stays."""
+        return await service.end_stake(
+            actor=request.user, stake_id=stake_id, valid_to=data.valid_to
+        )
+
+    @post("/control-overrides", operation_id="create_control_override")
+    async def create_override(
+        self, request: Reader, data: JSONBody[ControlOverrideCreate]
+    ) -> ControlOverrideRead:
+        """Record that an entity is (or is not) controlled whatever the votes say, with a reason."""
+        return await service.create_control_override(actor=request.user, data=data)
+
+
+class StatementController(Controller):
+    path = "/api/v1/ledger/statements"
+    tags = ["ledger"]
+
+    @post("/", operation_id="submit_statement", guards=[requires(Permission.ledger_write)])
+    async def submit(
+        self,
+        request: Reader,
+        data: JSONBody[StatementSubmit],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[StatementRead]:
+        """Store the next version of an entity's 财务快报; errors block, warnings are returned."""
+        return await run_once(
+            key=idempotency_key,
+            actor=request.user.username,
+            route="statements.submit",
+            payload=data,
+            work=lambda: service.submit_statement(actor=request.user, data=data),
+        )
+
+    @post("/import", operation_id="import_statements", guards=[requires(Permission.ledger_write)])
+    async def import_file(
+        self,
+        request: Reader,
+        data: MultipartBody[UploadFile],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[ImportReport]:
+        """Upload XLSX or CSV statements: every error is listed and nothing is stored unless all pass."""
+        content = await data.read()
+        filename = data.filename or "upload.xlsx"
+        return await run_once(
+            key=idempotency_key,
+            actor=request.user.username,
+            route="statements.import",
+            payload={"filename": filename, "content": content},
+            work=lambda: service.import_statements(
+                actor=request.user, data=content, filename=filename
+            ),
+        )
+
+    @get(
+        "/template",
+        operation_id="statement_template",
+        guards=[requires(Permission.ledger_read)],
+        media_type=XLSX,
+    )
+    async def template(self, request: Reader, period: FromQuery[str]) -> Response[bytes]:
+        """The XLSX template for a period: one sheet per entity in your scope, Chinese labels."""
+        content = await service.statement_template(actor=request.user, period=period)
+        return _xlsx(content, f"statement-template-{period}.xlsx")
+
+    @get(
+        "/{entity_id:uuid}/{period:str}",
+        operation_id="get_statement",
+        guards=[requires(Permission.ledger_read)],
+    )
+    async def get_statement(
+        self,
+        request: Reader,
+        entity_id: FromPath[UUID],
+        period: FromPath[str],
+        version: FromQuery[int | None] = None,
+    ) -> StatementRead:
+        """A statement version (the latest by default) with its validation findings."""
+        return await service.get_statement(
+            actor=request.user, entity_id=entity_id, period=period, version=version
+        )
+
+
+class IntercompanyController(Controller):
+    path = "/api/v1/ledger/intercompany"
+    tags = ["ledger"]
+
+    @post("/", operation_id="put_intercompany", guards=[requires(Permission.ledger_write)])
+    async def put(
+        self,
+        request: Reader,
+        data: JSONBody[IntercompanySubmit],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[list[IntercompanyLineRead]]:
+        """Replace an entity's intercompany lines (内部往来) for a period."""
+        return await run_once(
+            key=idempotency_key,
+            actor=request.user.username,
+            route="intercompany.put",
+            payload=data,
+            work=lambda: service.put_intercompany(actor=request.user, data=data),
+        )
+
+    @get("/", operation_id="list_intercompany", guards=[requires(Permission.ledger_read)])
+    async def list_lines(
+        self, request: Reader, period: FromQuery[str], entity_id: FromQuery[UUID | None] = None
+    ) -> list[IntercompanyLineRead]:
+        """Intercompany lines of a period, for one entity (either side) or all in scope."""
+        return await service.list_intercompany(
+            actor=request.user, period=period, entity_id=entity_id
+        )
+
+    @get(
+        "/mismatches",
+        operation_id="intercompany_mismatches",
+        guards=[requires(Permission.ledger_read)],
+    )
+    async def mismatches(
+        self, request: Reader, period: FromQuery[str], entity_id: FromQuery[UUID | None] = None
+    ) -> list[Mismatch]:
+        """Pairs whose two sides disagree beyond the tolerance; they block locking."""
+        return await service.mismatches(actor=request.user, period=period, entity_id=entity_id)
+
+
+class PeriodTransitionRequest(msgspec.Struct, frozen=True, kw_only=True):
+    action: PeriodAction
+    entity_ids: list[UUID] | None = None  # None: every entity in your scope
+    reason: Annotated[str, msgspec.Meta(min_length=4, max_length=1000)] | None = None
+
+
+class PeriodController(Controller):
+    path = "/api/v1/ledger/periods"
+    tags = ["ledger"]
+
+    @get("/{period:str}", operation_id="period_board", guards=[requires(Permission.ledger_read)])
+    async def board(self, request: Reader, period: FromPath[str]) -> list[PeriodStateRead]:
+        """The period board: each entity's state (open, submitted, validated, locked)."""
+        return await service.period_board(actor=request.user, period=period)
+
+    @post(
+        "/{period:str}/transitions",
+        operation_id="transition_periods",
+        status_code=200,
+        guards=[requires(Permission.ledger_write)],
+    )
+    async def transition(
+        self, request: Reader, period: FromPath[str], data: JSONBody[PeriodTransitionRequest]
+    ) -> list[PeriodStateRead]:
+        """Submit, validate, lock or (admin, with a reason) reopen: all entities or none."""
+        return await service.transition_periods(
+            actor=request.user,
+            period=period,
+            action=data.action,
+            entity_ids=data.entity_ids,
+            reason=data.reason,
+        )
+
+
+class ConsolidationController(Controller):
+    path = "/api/v1/ledger/consolidation"
+    tags = ["ledger"]
+    guards = [requires(Permission.ledger_read)]
+
+    @get("/", operation_id="consolidation")
+    async def consolidation(
+        self,
+        request: Reader,
+        period: FromQuery[str],
+        node: FromQuery[str] = "group",
+        mode: FromQuery[str] = "consolidated",
+    ) -> ConsolidationRead:
+        """合并/汇总: node is group, entity:<id>, platform:<id> or segment:<code>."""
+        return await service.consolidation(actor=request.user, node=node, period=period, mode=mode)
+
+    @get("/xlsx", operation_id="consolidation_xlsx", media_type=XLSX)
+    async def consolidation_xlsx(
+        self,
+        request: Reader,
+        period: FromQuery[str],
+        node: FromQuery[str] = "group",
+        mode: FromQuery[str] = "consolidated",
+    ) -> Response[bytes]:
+        """The same report as an Excel workbook with Chinese labels."""
+        report = await service.consolidation(
+            actor=request.user, node=node, period=period, mode=mode
+        )
+        content = service.consolidation_workbook(report, await service.entity_names())
+        return _xlsx(content, f"consolidation-{period}.xlsx")
+
+
+LEDGER_CONTROLLERS = [
+    EntityController,
+    StakeController,
+    StatementController,
+    IntercompanyController,
+    PeriodController,
+    ConsolidationController,
+]

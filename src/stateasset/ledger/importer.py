@@ -1,0 +1,633 @@
+"""Read uploaded 财务快报 statements (XLSX or CSV) and build the templates staff fill in.
+
+The whole file is checked and every problem is reported with the sheet, row and column Excel
+shows, so a subsidiary fixes its file in one round instead of one error per upload. Nothing
+here writes anywhere: the service stores `ParsedUpload.rows` only when `errors` is empty.
+
+Reading uses openpyxl in read-only mode: it yields rows by their Excel row number (gaps filled)
+and gives numbers as the float parsed from the cell's XML text, so `Decimal(repr(value))`
+recovers the decimal typed in Excel (1234.56 stays 1234.56).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import ROUND_DOWN, Decimal, InvalidOperation, localcontext
+
+import openpyxl
+import polars as pl
+import xlsxwriter
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+
+from stateasset.ledger.catalogue import ITEM_BY_CODE, ITEMS, TOTALS, parse_period
+from stateasset.ledger.credit_code import credit_code_problem
+
+INSTRUCTIONS_SHEET = "说明"
+CSV_SHEET = "csv"
+AMOUNT = pl.Decimal(38, 2)
+ROW_SCHEMA: dict[str, pl.DataType] = {
+    "entity_id": pl.String(),
+    "credit_code": pl.String(),
+    "period": pl.String(),
+    "item": pl.String(),
+    "amount": AMOUNT,
+}
+
+# Header names accepted in either layout; English aliases for files made by other systems.
+CREDIT_CODE_HEADER = "统一社会信用代码"
+PERIOD_HEADER = "期间"
+ITEM_HEADER = "项目编码"
+LABEL_HEADER = "项目名称"
+AMOUNT_HEADER = "金额"
+_HEADERS: dict[str, str] = {
+    CREDIT_CODE_HEADER: "credit_code",
+    "credit_code": "credit_code",
+    PERIOD_HEADER: "period",
+    "period": "period",
+    ITEM_HEADER: "item",
+    "item": "item",
+    LABEL_HEADER: "label",
+    "label": "label",
+    AMOUNT_HEADER: "amount",
+    "amount": "amount",
+}
+_CANONICAL_HEADER = {
+    "credit_code": CREDIT_CODE_HEADER,
+    "period": PERIOD_HEADER,
+    "item": ITEM_HEADER,
+    "label": LABEL_HEADER,
+    "amount": AMOUNT_HEADER,
+}
+_LONG_REQUIRED = ("credit_code", "period", "item", "amount")
+_HEADER_SEARCH_ROWS = 10  # a long table may have a title row or two above its header
+
+# Per-sheet layout (one entity-period per sheet): fixed cells.
+_SHEET_HEADER_ROW = 4
+_SHEET_FIRST_ITEM_ROW = 5
+
+# Amounts are stored as NUMERIC(20, 2) (STYLE.md): 18 digits before the point. Refusing more
+# here keeps an upload from passing the checks and then failing at the database.
+_AMOUNT_LIMIT = Decimal(10) ** 18
+_AMOUNT_PRECISION = 40
+_CENT = Decimal("0.01")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?")
+_SCIENTIFIC = re.compile(r"[+-]?[0-9.]+[eE][+-]?[0-9]+")
+_UNIT_SUFFIX = re.compile(r"[(（][^)）]*[)）]$")  # 金额（元） → 金额
+
+
+@dataclass(frozen=True, slots=True)
+class UploadError:
+    """One problem in an upload, located as Excel shows it: sheet, row, column letter, header.
+
+    `row`/`column`/`header` are None for problems with a whole file or sheet.
+    """
+
+    sheet: str
+    row: int | None
+    column: str | None
+    header: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.sheet
+        if self.row is not None:
+            where += f"!{self.column or ''}{self.row}"
+        if self.header:
+            where += f" ({self.header})"
+        return f"{where}: {self.reason}"
+
+
+@dataclass(slots=True)
+class ParsedUpload:
+    """The statement rows read from an upload and every error found.
+
+    `rows` holds the rows that were valid on their own (useful for a preview); store nothing
+    unless `errors` is empty.
+    """
+
+    rows: pl.DataFrame
+    errors: list[UploadError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when the upload can be stored."""
+        return not self.errors
+
+
+# --- cell values -----------------------------------------------------------------------------
+
+
+def _text(value: object) -> str | None:
+    """Return a cell as trimmed text (None when blank); integral numbers lose their '.0'."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value).upper()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    # \u3000 is the full-width space Chinese input methods type.
+    text = str(value).strip().strip("\u3000\u00a0").strip()
+    return text or None
+
+
+def _header_key(value: object) -> str | None:
+    text = _text(value)
+    if text is None:
+        return None
+    text = _UNIT_SUFFIX.sub("", text.replace(" ", "").replace("\u3000", ""))
+    return _HEADERS.get(text.casefold(), _HEADERS.get(text))
+
+
+def parse_amount(value: object) -> tuple[Decimal | None, str | None]:
+    """Return (amount, None), (None, reason) for a bad cell, or (None, None) for a blank one.
+
+    Floats come from Excel's binary numbers: repr() gives the shortest decimal that reads
+    back to the same float, i.e. what was typed; anything needing a third decimal place is
+    refused rather than rounded.
+    """
+    if value is None:
+        return None, None
+    if isinstance(value, bool):
+        return None, f"金额不是数字 amount is not a number: {value}"
+    if isinstance(value, datetime | date | time):
+        return None, f"金额不是数字 amount is a date, not a number: {value}"
+    if isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return None, f"金额不是数字 amount is not a number: {value!r}"
+        amount = Decimal(repr(value))
+    else:
+        text = _text(value)
+        if text is None:
+            return None, None
+        if _SCIENTIFIC.fullmatch(text):
+            return None, (
+                f"金额为科学计数法 amount in scientific notation {text!r}: digits may be lost; "
+                "format the column as a number with 2 decimals"
+            )
+        if not _PLAIN_NUMBER.fullmatch(text):
+            return None, f"金额不是数字 amount is not a number: {text!r}"
+        try:
+            amount = Decimal(text.replace(",", ""))
+        except InvalidOperation:  # pragma: no cover - the pattern already guarantees a number
+            return None, f"金额不是数字 amount is not a number: {text!r}"
+    if abs(amount) >= _AMOUNT_LIMIT:
+        return None, f"金额超出范围 amount out of range: {amount}"
+    # quantize must not round through the default 28-digit context: 38 digits fit here.
+    with localcontext(prec=_AMOUNT_PRECISION):
+        if amount != amount.quantize(_CENT, rounding=ROUND_DOWN):
+            return None, f"金额超过两位小数 amount has more than 2 decimal places: {amount}"
+        return amount.quantize(_CENT) + 0, None  # + 0 turns -0.00 into 0.00
+
+
+def _period_text(value: object) -> tuple[str | None, str | None]:
+    """Return (period code, None) or (None, reason) for a period cell.
+
+    Excel turns a typed '2025-09' into the date 2025-09-01; a first-of-month date is taken
+    as that month, any other date is refused.
+    """
+    if isinstance(value, datetime | date):
+        if value.day == 1 and (not isinstance(value, datetime) or value.time() == time()):
+            return f"{value.year:04d}-{value.month:02d}", None
+        return None, (
+            f"期间不是报告期 period is a date ({value:%Y-%m-%d}), expected text like "
+            "'2025-09', '2025-Q3' or '2025'"
+        )
+    text = _text(value)
+    if text is None:
+        return None, "期间为空 period is missing"
+    try:
+        return parse_period(text).code, None
+    except ValueError as exc:
+        return None, f"期间错误 {exc}"
+
+
+# --- reading files into grids ----------------------------------------------------------------
+
+Row = Sequence[object]
+
+
+@dataclass(slots=True)
+class _Grid:
+    """A sheet as rows of cell values; row i (1-based) is Excel's row i."""
+
+    name: str
+    rows: list[Row]
+
+    def cell(self, row: int, col: int) -> object:
+        if row > len(self.rows):
+            return None
+        values = self.rows[row - 1]
+        return values[col - 1] if col <= len(values) else None
+
+    def is_blank(self) -> bool:
+        return all(_text(v) is None for r in self.rows for v in r)
+
+
+def _xlsx_grids(data: bytes) -> Iterator[_Grid]:
+    workbook = openpyxl.load_workbook(
+        io.BytesIO(data), read_only=True, data_only=True, rich_text=False
+    )
+    try:
+        for sheet in workbook.worksheets:
+            # Hidden sheets (drop-down lists, old data) are what the user does not see: skip.
+            if sheet.sheet_state != "visible":
+                continue
+            # The <dimension> tag is written by the producing program and can be wrong;
+            # trusting it would silently drop rows past it.
+            sheet.reset_dimensions()
+            yield _Grid(sheet.title, list(sheet.iter_rows(values_only=True)))
+    finally:
+        workbook.close()
+
+
+def _csv_grid(data: bytes) -> _Grid:
+    """Decode a CSV as UTF-8 (with or without BOM) or GB18030, which Excel uses in China."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - gb18030 decodes any byte string
+        raise ValueError("cannot decode CSV")
+    rows: list[Row] = [[v if v != "" else None for v in r] for r in csv.reader(io.StringIO(text))]
+    return _Grid(CSV_SHEET, rows)
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Parser:
+    known_entities: Mapping[str, str]
+    errors: list[UploadError] = field(default_factory=list)
+    rows: list[tuple[str, str, str, str, Decimal]] = field(default_factory=list)
+    seen: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    code_cache: dict[tuple[type, str], tuple[str | None, str | None]] = field(default_factory=dict)
+    period_cache: dict[tuple[type, str], tuple[str | None, str | None]] = field(
+        default_factory=dict
+    )
+
+    def error(
+        self, sheet: str, row: int | None, col: int | None, header: str | None, why: str
+    ) -> None:
+        letter = None if col is None else get_column_letter(col)
+        self.errors.append(UploadError(sheet, row, letter, header, why))
+
+    def credit_code(self, value: object) -> tuple[str | None, str | None]:
+        """Return (entity_id, code) or (None, reason); memoised, long tables repeat codes."""
+        key = (type(value), repr(value))  # by type too: True == 1 but reads differently
+        if key not in self.code_cache:
+            self.code_cache[key] = self._credit_code(value)
+        return self.code_cache[key]
+
+    def _credit_code(self, value: object) -> tuple[str | None, str | None]:
+        if isinstance(value, float):
+            return None, (
+                "统一社会信用代码被存为数字 credit code stored as a number, digits are lost; "
+                "format the column as text and type the code again"
+            )
+        text = _text(value)
+        if text is None:
+            return None, "统一社会信用代码为空 credit code is missing"
+        code = text.upper()
+        if problem := credit_code_problem(code):
+            return None, f"统一社会信用代码无效 invalid credit code {text!r}: {problem}"
+        entity_id = self.known_entities.get(code)
+        if entity_id is None:
+            return None, f"统一社会信用代码未登记 unknown credit code {code} (not a known entity)"
+        return entity_id, code
+
+    def period(self, value: object) -> tuple[str | None, str | None]:
+        key = (type(value), repr(value))
+        if key not in self.period_cache:
+            self.period_cache[key] = _period_text(value)
+        return self.period_cache[key]
+
+    def add_row(
+        self,
+        where: tuple[str, int, int, str],
+        entity: tuple[str, str] | None,
+        period: str | None,
+        item: str | None,
+        amount: Decimal | None,
+    ) -> None:
+        """Keep a fully valid row, reporting a repeated (entity, period, item) as an error."""
+        if entity is None or period is None or item is None or amount is None:
+            return
+        sheet, row, item_col, item_header = where
+        key = (entity[0], period, item)
+        if key in self.seen:
+            self.error(
+                sheet,
+                row,
+                item_col,
+                item_header,
+                f"重复项目 duplicate: {item} for {entity[1]} {period} already given at "
+                f"{self.seen[key]}",
+            )
+            return
+        self.seen[key] = f"{sheet}!{get_column_letter(item_col)}{row}"
+        self.rows.append((entity[0], entity[1], period, item, amount))
+
+    def item(self, value: object) -> tuple[str | None, str | None]:
+        text = _text(value)
+        if text is None:
+            return None, "项目编码为空 item code is missing"
+        if text not in ITEM_BY_CODE:
+            return None, f"未知项目编码 unknown item code {text!r}"
+        return text, None
+
+    def sheet(self, grid: _Grid) -> None:
+        if _header_key(grid.cell(1, 1)) == "credit_code" and _header_key(grid.cell(2, 1)) == (
+            "period"
+        ):
+            self.per_sheet(grid)
+            return
+        for row_no in range(1, min(_HEADER_SEARCH_ROWS, len(grid.rows)) + 1):
+            keys = [_header_key(v) for v in grid.rows[row_no - 1]]
+            if sum(k in _LONG_REQUIRED for k in keys) >= 2:
+                self.long_table(grid, row_no, keys)
+                return
+        if not grid.is_blank():
+            self.error(
+                grid.name,
+                None,
+                None,
+                None,
+                "无法识别的表格格式 layout not recognised: expected a header row with "
+                f"{CREDIT_CODE_HEADER} | {PERIOD_HEADER} | {ITEM_HEADER} | {AMOUNT_HEADER}, or "
+                f"A1 '{CREDIT_CODE_HEADER}' and A2 '{PERIOD_HEADER}' (one sheet per entity)",
+            )
+
+    def per_sheet(self, grid: _Grid) -> None:
+        """Layout (2): A1/B1 credit code, A2/B2 period, row 4 header, items from row 5."""
+        name = grid.name
+        entity_id, code_or_reason = self.credit_code(grid.cell(1, 2))
+        entity = None
+        if entity_id is None:
+            self.error(name, 1, 2, CREDIT_CODE_HEADER, code_or_reason or "")
+        else:
+            entity = (entity_id, code_or_reason or "")
+        period, reason = self.period(grid.cell(2, 2))
+        if reason:
+            self.error(name, 2, 2, PERIOD_HEADER, reason)
+        header = [_header_key(grid.cell(_SHEET_HEADER_ROW, c)) for c in (1, 2, 3)]
+        if header[0] != "item" or header[2] != "amount":
+            self.error(
+                name,
+                _SHEET_HEADER_ROW,
+                1,
+                None,
+                f"第4行应为表头 row 4 must be the header {ITEM_HEADER} | {LABEL_HEADER} | "
+                f"{AMOUNT_HEADER}",
+            )
+            return
+        for row_no in range(_SHEET_FIRST_ITEM_ROW, len(grid.rows) + 1):
+            item_value, amount_value = grid.cell(row_no, 1), grid.cell(row_no, 3)
+            amount, amount_reason = parse_amount(amount_value)
+            if _text(item_value) is None and amount is None and amount_reason is None:
+                continue  # blank line (a label alone in B is not data)
+            item, item_reason = self.item(item_value)
+            if item_reason:
+                self.error(name, row_no, 1, ITEM_HEADER, item_reason)
+            if amount_reason:
+                self.error(name, row_no, 3, AMOUNT_HEADER, amount_reason)
+            elif amount is None:
+                continue  # an empty amount means "not reported" in this layout
+            self.add_row((name, row_no, 1, ITEM_HEADER), entity, period, item, amount)
+
+    def long_table(self, grid: _Grid, header_row: int, keys: list[str | None]) -> None:
+        """Layout (1): one header row, then one amount per row."""
+        name = grid.name
+        columns: dict[str, int] = {}
+        for col, key in enumerate(keys, start=1):
+            if key is None:
+                continue
+            if key in columns:
+                self.error(
+                    name, header_row, col, _CANONICAL_HEADER[key], "重复的列 duplicate column"
+                )
+                continue
+            columns[key] = col
+        missing = [_CANONICAL_HEADER[k] for k in _LONG_REQUIRED if k not in columns]
+        if missing:
+            self.error(
+                name,
+                header_row,
+                None,
+                None,
+                f"缺少列 missing columns: {', '.join(missing)}",
+            )
+            return
+        c_code, c_period = columns["credit_code"], columns["period"]
+        c_item, c_amount = columns["item"], columns["amount"]
+        used = sorted(columns.values())
+        for row_no in range(header_row + 1, len(grid.rows) + 1):
+            values = grid.rows[row_no - 1]
+            if all(_text(values[c - 1]) is None for c in used if c <= len(values)):
+                continue
+            entity_id, code_or_reason = self.credit_code(grid.cell(row_no, c_code))
+            entity = None
+            if entity_id is None:
+                self.error(name, row_no, c_code, CREDIT_CODE_HEADER, code_or_reason or "")
+            else:
+                entity = (entity_id, code_or_reason or "")
+            period, reason = self.period(grid.cell(row_no, c_period))
+            if reason:
+                self.error(name, row_no, c_period, PERIOD_HEADER, reason)
+            item, reason = self.item(grid.cell(row_no, c_item))
+            if reason:
+                self.error(name, row_no, c_item, ITEM_HEADER, reason)
+            amount, reason = parse_amount(grid.cell(row_no, c_amount))
+            if amount is None and reason is None:
+                reason = "金额为空 amount is missing"
+            if reason:
+                self.error(name, row_no, c_amount, AMOUNT_HEADER, reason)
+            self.add_row((name, row_no, c_item, ITEM_HEADER), entity, period, item, amount)
+
+
+def parse_statement_upload(
+    data: bytes, filename: str, known_entities: Mapping[str, str]
+) -> ParsedUpload:
+    """Return the statement rows of an uploaded XLSX/CSV and every error found in it.
+
+    `known_entities` maps credit code → entity_id. Sheets named '说明' and hidden sheets are
+    skipped; each other sheet is read as a long table or as one entity-period sheet, whichever
+    its cells show. Errors are ordered as found: sheet by sheet, row by row.
+    """
+    parser = _Parser(known_entities)
+    suffix = filename.rsplit(".", 1)[-1].casefold() if "." in filename else ""
+    file_error: str | None = None
+    is_xlsx = suffix in ("xlsx", "xlsm") or (suffix != "csv" and data[:2] == b"PK")
+    if suffix == "csv":
+        try:
+            grid = _csv_grid(data)
+        except csv.Error as exc:  # e.g. a field over the csv module's size limit
+            file_error = f"无法读取的CSV文件 not a readable .csv file: {exc}"
+        else:
+            parser.sheet(grid)
+    elif is_xlsx:
+        try:
+            grids = list(_xlsx_grids(data))
+        # openpyxl reports a malformed workbook with any of these; only reading is inside.
+        except (
+            zipfile.BadZipFile,
+            InvalidFileException,
+            KeyError,
+            OSError,
+            ValueError,
+            TypeError,
+        ) as exc:
+            file_error = f"无法读取的Excel文件 not a readable .xlsx file: {exc}"
+        else:
+            for grid in grids:
+                if grid.name.strip() != INSTRUCTIONS_SHEET:
+                    parser.sheet(grid)
+    elif suffix == "xls":
+        file_error = "不支持旧版 .xls 格式 old .xls format is not supported: save as .xlsx"
+    else:
+        file_error = f"不支持的文件类型 unsupported file type {filename!r}: use .xlsx or .csv"
+    if file_error is None and not parser.rows and not parser.errors:
+        file_error = "文件中没有报表数据 no statement data found in the file"
+    if file_error is not None:
+        parser.errors.append(UploadError(filename, None, None, None, file_error))
+    rows = pl.DataFrame(parser.rows, schema=ROW_SCHEMA, orient="row")
+    return ParsedUpload(rows=rows, errors=parser.errors)
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+_SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
+_SHEET_NAME_MAX = 31
+_RESERVED_SHEET_NAMES = {INSTRUCTIONS_SHEET.casefold(), "history"}  # Excel reserves 'History'
+
+
+def _sheet_names(entities: Sequence[tuple[str, str]]) -> list[str]:
+    """Return one Excel-safe, unique (case-insensitively) sheet name per entity.
+
+    The entity name, cleaned and cut to 31 characters, is what staff recognise; when it is
+    empty or taken, the credit code (18 characters, unique) is used instead.
+    """
+    taken: set[str] = set(_RESERVED_SHEET_NAMES)
+    names: list[str] = []
+    for code, name in entities:
+        candidate = _SHEET_NAME_BAD.sub("_", name).strip().strip("'").strip()
+        candidate = candidate[:_SHEET_NAME_MAX].strip()
+        if not candidate or candidate.casefold() in taken:
+            candidate = code
+        n = 2
+        base = candidate
+        while candidate.casefold() in taken:
+            suffix = f"~{n}"
+            candidate = base[: _SHEET_NAME_MAX - len(suffix)] + suffix
+            n += 1
+        taken.add(candidate.casefold())
+        names.append(candidate)
+    return names
+
+
+def _instructions(period: str) -> list[str]:
+    totals = "；".join(
+        f"{ITEM_BY_CODE[t].label} = " + " + ".join(ITEM_BY_CODE[p].label for p in parts)
+        for t, parts in TOTALS.items()
+    )
+    return [
+        f"财务快报填报模板（报告期 {period}）",
+        "",
+        "1. 每个单位一个工作表。请勿修改第1—4行（统一社会信用代码、期间、表头）及A列项目编码。",
+        "2. 只在C列“金额”中填写数字，单位：元，最多两位小数；不填的项目留空（不要填0以外的文字）。",
+        "3. 资产负债表项目填期末数；利润表、现金流量表及职工薪酬、折旧、生产税净额填本年累计数；"
+        "平均从业人数填本年平均人数。",
+        "4. 审核公式：资产总计 = 负债合计 + 所有者权益合计（允许误差0.01元）；" + totals + "。",
+        "5. 资产、负债、营业收入、营业成本、研发经费投入、职工薪酬、折旧、平均从业人数不能为负数。",
+        "6. 本工作表（说明）在导入时忽略；隐藏的工作表也会被忽略。",
+        "7. 也可以上传一张明细表：表头为 统一社会信用代码 | 期间 | 项目编码 | 项目名称 | 金额，"
+        "每行一个金额。",
+        "8. 导入时会检查整个文件并列出全部错误（工作表、行、列）；有任何错误时不会保存任何数据。",
+    ]
+
+
+def statement_template(period: str, entities: Sequence[tuple[str, str]]) -> bytes:
+    """Return an XLSX template: a '说明' sheet, then one layout-(2) sheet per entity.
+
+    `entities` are (credit code, entity name) pairs. Each sheet lists every catalogue item
+    with its Chinese label and an empty amount, ready for `parse_statement_upload`.
+    ValueError on a bad period or credit code: a template that cannot be read back helps no one.
+    """
+    code = parse_period(period).code
+    seen: set[str] = set()
+    for credit_code, _ in entities:
+        if problem := credit_code_problem(credit_code):
+            raise ValueError(f"{credit_code!r}: {problem}")
+        if credit_code in seen:
+            raise ValueError(f"credit code {credit_code} given twice")
+        seen.add(credit_code)
+
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    bold = workbook.add_format({"bold": True})
+    title = workbook.add_format({"bold": True, "font_size": 14})
+    header = workbook.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1})
+    text = workbook.add_format({"num_format": "@"})
+    label_fmt = workbook.add_format({"border": 1})
+    code_fmt = workbook.add_format({"border": 1, "num_format": "@"})
+    amount_fmt = workbook.add_format({"border": 1, "num_format": "#,##0.00", "locked": False})
+
+    notes = workbook.add_worksheet(INSTRUCTIONS_SHEET)
+    notes.set_column(0, 0, 110)
+    for row, line in enumerate(_instructions(code)):
+        notes.write_string(row, 0, line, title if row == 0 else None)
+    start = len(_instructions(code)) + 1
+    notes.write_row(start, 0, ["项目编码", "项目名称"], bold)
+    notes.set_column(1, 1, 28)
+    for offset, item in enumerate(ITEMS, start=1):
+        notes.write_string(start + offset, 0, item.code)
+        notes.write_string(start + offset, 1, item.label)
+
+    last_item_row = _SHEET_FIRST_ITEM_ROW - 1 + len(ITEMS)  # 1-based Excel row
+    for (credit_code, name), sheet_name in zip(entities, _sheet_names(entities), strict=True):
+        ws = workbook.add_worksheet(sheet_name)
+        ws.set_column(0, 0, 30)
+        ws.set_column(1, 1, 24)
+        ws.set_column(2, 2, 20)
+        ws.write_string(0, 0, CREDIT_CODE_HEADER, bold)
+        ws.write_string(0, 1, credit_code, text)
+        ws.write_string(1, 0, PERIOD_HEADER, bold)
+        ws.write_string(1, 1, code, text)
+        ws.write_string(2, 0, "单位名称", bold)
+        ws.write_string(2, 1, name)
+        ws.write_row(_SHEET_HEADER_ROW - 1, 0, [ITEM_HEADER, LABEL_HEADER, AMOUNT_HEADER], header)
+        for offset, item in enumerate(ITEMS):
+            row = _SHEET_FIRST_ITEM_ROW - 1 + offset
+            ws.write_string(row, 0, item.code, code_fmt)
+            ws.write_string(row, 1, item.label, label_fmt)
+            ws.write_blank(row, 2, None, amount_fmt)
+        # Stop text in the amount column at the keyboard rather than at import.
+        ws.data_validation(
+            _SHEET_FIRST_ITEM_ROW - 1,
+            2,
+            last_item_row - 1,
+            2,
+            {
+                "validate": "decimal",
+                "criteria": "between",
+                "minimum": -1e15,
+                "maximum": 1e15,
+                "error_title": "金额",
+                "error_message": "请输入数字（元，最多两位小数）",
+            },
+        )
+        ws.freeze_panes(_SHEET_HEADER_ROW, 0)
+    workbook.close()
+    return buffer.getvalue()

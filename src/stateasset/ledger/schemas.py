@@ -1,0 +1,328 @@
+"""Ledger request and response shapes (msgspec Structs)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+
+Share = Annotated[
+    Decimal, msgspec.Meta(description="a fraction from 0 to 1 (0.8 is 80%), at most 6 places")
+]
+PeriodCode = Annotated[
+    str,
+    msgspec.Meta(pattern=r"^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$", examples=["2025-Q3"]),
+]
+Reason = Annotated[str, msgspec.Meta(min_length=4, max_length=1000)]
+
+
+class EntityKind(StrEnum):
+    group = "group"  # 集团
+    platform = "platform"  # 平台公司 (五大投)
+    subsidiary = "subsidiary"  # 子公司
+    agency = "agency"  # 机关
+    institution = "institution"  # 事业单位
+    park_company = "park_company"  # 园区国企
+    fund = "fund"  # 基金
+    outside = "outside"  # 外部股东
+
+
+ENTITY_KIND_LABELS = {
+    EntityKind.group: "集团",
+    EntityKind.platform: "平台公司",
+    EntityKind.subsidiary: "子公司",
+    EntityKind.agency: "机关",
+    EntityKind.institution: "事业单位",
+    EntityKind.park_company: "园区国企",
+    EntityKind.fund: "基金",
+    EntityKind.outside: "外部股东",
+}
+
+
+class Segment(StrEnum):
+    urban_construction = "urban_construction"  # 城市建设
+    transport_logistics = "transport_logistics"  # 交通物流
+    water_environment = "water_environment"  # 水务环保
+    culture_tourism = "culture_tourism"  # 文旅
+    industry_finance = "industry_finance"  # 产业金融
+
+
+SEGMENT_LABELS = {
+    Segment.urban_construction: "城市建设",
+    Segment.transport_logistics: "交通物流",
+    Segment.water_environment: "水务环保",
+    Segment.culture_tourism: "文旅",
+    Segment.industry_finance: "产业金融",
+}
+
+
+class EntityStatus(StrEnum):
+    active = "active"
+    dormant = "dormant"
+    deregistered = "deregistered"
+
+
+class EntityCreate(msgspec.Struct, frozen=True, kw_only=True):
+    credit_code: Annotated[str, msgspec.Meta(description="统一社会信用代码, GB 32100-2015")]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    short_name: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    kind: EntityKind
+    platform_id: UUID | None = None
+    segment: Segment | None = None
+    industry: Annotated[str, msgspec.Meta(max_length=50)] | None = None
+    second_level: bool = False
+
+
+class EntityUpdate(msgspec.Struct, frozen=True, kw_only=True):
+    """Only the fields given change."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    short_name: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    platform_id: UUID | None = None
+    segment: Segment | None = None
+    industry: Annotated[str, msgspec.Meta(max_length=50)] | None = None
+    second_level: bool | None = None
+    status: EntityStatus | None = None
+
+
+class EntityRead(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    credit_code: str
+    name: str
+    short_name: str | None
+    kind: EntityKind
+    kind_label: str
+    platform_id: UUID | None
+    segment: Segment | None
+    segment_label: str | None
+    industry: str | None
+    second_level: bool
+    status: EntityStatus
+    created_at: datetime
+    updated_at: datetime
+
+
+class TreeNode(msgspec.Struct, frozen=True, kw_only=True):
+    """One node of a hierarchy; `method` and `effective_interest` only in the legal tree."""
+
+    id: str
+    name: str
+    kind: str
+    method: str | None = None
+    effective_interest: float | None = None
+    children: list[TreeNode] = []
+
+
+class StakeCreate(msgspec.Struct, frozen=True, kw_only=True):
+    holder_id: UUID
+    held_id: UUID
+    economic_share: Share
+    voting_share: Share | None = None  # defaults to the economic share
+    valid_from: date
+    valid_to: date | None = None
+    note: Annotated[str, msgspec.Meta(max_length=1000)] = ""
+
+
+class StakeEnd(msgspec.Struct, frozen=True):
+    valid_to: date
+
+
+class StakeRead(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    holder_id: UUID
+    held_id: UUID
+    economic_share: Decimal
+    voting_share: Decimal
+    valid_from: date
+    valid_to: date | None
+    note: str
+
+
+class ControlOverrideCreate(msgspec.Struct, frozen=True, kw_only=True):
+    entity_id: UUID
+    controlled: bool
+    reason: Reason
+    valid_from: date
+    valid_to: date | None = None
+
+
+class ControlOverrideRead(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    entity_id: UUID
+    controlled: bool
+    reason: str
+    valid_from: date
+    valid_to: date | None
+
+
+class OwnershipRow(msgspec.Struct, frozen=True, kw_only=True):
+    entity_id: UUID
+    name: str
+    effective_interest: float  # 穿透持股比例
+    group_votes: float
+    controlled: bool
+    method: str  # full 全面合并 / equity 权益法 / none 不合并
+    parent_id: UUID | None
+
+
+class OwnershipView(msgspec.Struct, frozen=True, kw_only=True):
+    root_id: UUID
+    as_of: date
+    control_threshold: float
+    rows: list[OwnershipRow]
+
+
+class Finding(msgspec.Struct, frozen=True, kw_only=True):
+    entity_id: UUID | None = None
+    period: str | None = None
+    item: str
+    rule: str
+    severity: str
+    message: str
+
+
+class StatementSubmit(msgspec.Struct, frozen=True, kw_only=True):
+    entity_id: UUID
+    period: PeriodCode
+    items: dict[str, Decimal]
+
+
+class StatementLineRead(msgspec.Struct, frozen=True, kw_only=True):
+    item: str
+    label: str
+    amount: Decimal
+
+
+class StatementRead(msgspec.Struct, frozen=True, kw_only=True):
+    entity_id: UUID
+    period: str
+    version: int
+    source: str
+    created_at: datetime
+    created_by: str
+    state: str
+    lines: list[StatementLineRead]
+    findings: list[Finding]
+
+
+class IntercompanyLineIn(msgspec.Struct, frozen=True, kw_only=True):
+    partner_id: UUID
+    kind: Annotated[
+        str, msgspec.Meta(pattern="^(receivable|payable|revenue|cost|investment|equity)$")
+    ]
+    amount: Decimal
+
+
+class IntercompanySubmit(msgspec.Struct, frozen=True, kw_only=True):
+    """The entity's whole set of intercompany lines for the period; it replaces the previous set."""
+
+    entity_id: UUID
+    period: PeriodCode
+    lines: list[IntercompanyLineIn]
+
+
+class IntercompanyLineRead(msgspec.Struct, frozen=True, kw_only=True):
+    entity_id: UUID
+    partner_id: UUID
+    period: str
+    kind: str
+    amount: Decimal
+
+
+class Mismatch(msgspec.Struct, frozen=True, kw_only=True):
+    kind: str
+    entity_id: UUID
+    partner_id: UUID
+    entity_amount: Decimal | None
+    partner_amount: Decimal | None
+    difference: Decimal
+
+
+class PeriodAction(StrEnum):
+    submit = "submit"
+    validate = "validate"
+    lock = "lock"
+    reopen = "reopen"
+
+
+class PeriodTransition(msgspec.Struct, frozen=True, kw_only=True):
+    action: PeriodAction
+    reason: Reason | None = None
+
+
+class PeriodStateRead(msgspec.Struct, frozen=True, kw_only=True):
+    entity_id: UUID
+    entity_name: str
+    period: str
+    state: str
+    updated_at: datetime | None
+    updated_by: str | None
+
+
+class ItemRow(msgspec.Struct, frozen=True, kw_only=True):
+    item: str
+    label: str
+    aggregated: Decimal
+    eliminated: Decimal
+    consolidated: Decimal
+
+
+class EliminationRow(msgspec.Struct, frozen=True, kw_only=True):
+    kind: str
+    entity_id: UUID
+    partner_id: UUID
+    at_entity_id: UUID | None
+    entity_amount: Decimal
+    partner_amount: Decimal
+    difference: Decimal
+
+
+class NciRow(msgspec.Struct, frozen=True, kw_only=True):
+    entity_id: UUID
+    effective_interest: float
+    own_net_assets: Decimal
+    non_controlling_interest: Decimal
+    net_profit: Decimal
+    nci_profit: Decimal
+
+
+class StatementVersionUsed(msgspec.Struct, frozen=True):
+    entity_id: UUID
+    version: int
+
+
+class ConsolidationRead(msgspec.Struct, frozen=True, kw_only=True):
+    """合并/汇总报表 for a node and period, with what went into it."""
+
+    node: str
+    node_name: str
+    period: str
+    mode: str  # consolidated 合并 | aggregated 汇总
+    root_id: UUID
+    members: list[UUID]
+    missing_statements: list[UUID]
+    statement_versions: list[StatementVersionUsed]
+    items: list[ItemRow]
+    eliminations: list[EliminationRow]
+    nci: list[NciRow]
+
+
+class ImportProblem(msgspec.Struct, frozen=True, kw_only=True):
+    sheet: str
+    row: int
+    column: str
+    reason: str
+
+
+class ImportReport(msgspec.Struct, frozen=True, kw_only=True):
+    """What an upload did: nothing at all unless `errors` is empty."""
+
+    imported: bool
+    statements: int
+    rows: int
+    errors: list[ImportProblem]
+    warnings: list[Finding]
