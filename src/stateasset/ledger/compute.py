@@ -346,7 +346,7 @@ def control(
             pl.when(pl.col("controlled"))
             .then(pl.lit("full"))
             .when(
-                (pl.col("group_votes") >= equity_floor - SHARE_EPSILON)
+                (pl.col("group_votes") >= equity_floor)
                 & (pl.col("group_votes") <= threshold + SHARE_EPSILON)
             )
             .then(pl.lit("equity"))
@@ -559,7 +559,9 @@ def consolidate(
     in_scope = statements.filter(pl.col("entity_id").is_in(member_list)).select(
         "entity_id", "item", pl.col("amount").cast(MONEY)
     )
-    member_lines = lines.filter(pl.col("entity_id").is_in(member_list))
+    member_lines = lines.filter(
+        pl.col("entity_id").is_in(member_list) & pl.col("partner_id").is_in(member_list)
+    )
     zero = _money_literal(0)
     pairs = pair_lines(member_lines).with_columns(
         pl.col("entity_amount").fill_null(zero), pl.col("partner_amount").fill_null(zero)
