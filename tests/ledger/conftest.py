@@ -30,7 +30,11 @@ def api(client: AsyncTestClient, admin: dict[str, str]) -> Api:
     """Call the API as admin (or `headers`), asserting the expected status; return the JSON."""
 
     async def call(
-        method: str, url: str, *, status: int = 200, headers: dict[str, str] | None = None,
+        method: str,
+        url: str,
+        *,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> Any:
         response = await client.request(method, url, headers=headers or admin, **kwargs)
@@ -54,10 +58,18 @@ def make_entity(api: Api) -> Callable[..., Awaitable[str]]:
 @pytest.fixture
 def make_stake(api: Api) -> Callable[..., Awaitable[str]]:
     async def make(
-        holder: str, held: str, share: str, voting: str | None = None, valid_from: str = "2020-01-01"
+        holder: str,
+        held: str,
+        share: str,
+        voting: str | None = None,
+        valid_from: str = "2020-01-01",
     ) -> str:
-        body = {"holder_id": holder, "held_id": held, "economic_share": share,
-                "valid_from": valid_from}
+        body = {
+            "holder_id": holder,
+            "held_id": held,
+            "economic_share": share,
+            "valid_from": valid_from,
+        }
         if voting is not None:
             body["voting_share"] = voting
         return (await api("POST", "/api/v1/ledger/stakes", json=body, status=201))["id"]

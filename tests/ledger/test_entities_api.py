@@ -16,7 +16,8 @@ async def test_bad_credit_code_is_422_naming_the_field(client: AsyncTestClient, 
     good = credit_code(1)
     bad = good[:-1] + ("0" if good[-1] != "0" else "1")
     response = await client.post(
-        "/api/v1/ledger/entities/", headers=admin,
+        "/api/v1/ledger/entities/",
+        headers=admin,
         json={"credit_code": bad, "name": "坏代码公司", "kind": "subsidiary"},
     )
     assert response.status_code == 422
@@ -25,7 +26,9 @@ async def test_bad_credit_code_is_422_naming_the_field(client: AsyncTestClient, 
     assert "check" in error["reason"].lower() or "校验" in error["reason"]
 
 
-async def test_entity_crud_filters_and_pages(api: Any, make_entity: Any, db: asyncpg.Connection) -> None:
+async def test_entity_crud_filters_and_pages(
+    api: Any, make_entity: Any, db: asyncpg.Connection
+) -> None:
     group = await make_entity("福清国资集团", kind="group")
     platform = await make_entity("城建投", kind="platform", segment="urban_construction")
     for i in range(3):
@@ -40,7 +43,9 @@ async def test_entity_crud_filters_and_pages(api: Any, make_entity: Any, db: asy
     updated = await api("PATCH", f"/api/v1/ledger/entities/{group}", json={"short_name": "集团"})
     assert updated["short_name"] == "集团"
     duplicate_group = await api(
-        "POST", "/api/v1/ledger/entities/", status=409,
+        "POST",
+        "/api/v1/ledger/entities/",
+        status=409,
         json={"credit_code": credit_code(99), "name": "第二个集团", "kind": "group"},
     )
     assert "one group" in duplicate_group["detail"]
@@ -69,12 +74,21 @@ async def test_domain_worked_example_of_effective_interest(
     assert before["rows"] == []
 
 
-async def test_stakes_over_100_percent_are_refused(api: Any, make_entity: Any, make_stake: Any) -> None:
+async def test_stakes_over_100_percent_are_refused(
+    api: Any, make_entity: Any, make_stake: Any
+) -> None:
     a, b, c = [await make_entity(n) for n in ("A", "B", "C")]
     await make_stake(a, c, "0.70")
     refused = await api(
-        "POST", "/api/v1/ledger/stakes", status=422,
-        json={"holder_id": b, "held_id": c, "economic_share": "0.300001", "valid_from": "2021-01-01"},
+        "POST",
+        "/api/v1/ledger/stakes",
+        status=422,
+        json={
+            "holder_id": b,
+            "held_id": c,
+            "economic_share": "0.300001",
+            "valid_from": "2021-01-01",
+        },
     )
     assert refused["errors"][0]["field"] == "body.economic_share"
     assert "1.000001" in refused["errors"][0]["reason"]
@@ -96,7 +110,9 @@ async def test_entity_finance_sees_only_its_platform(
     await make_stake(urban, urban_sub, "0.6")
     await make_stake(transport, transport_sub, "0.6")
     staff = await login_as("entity_finance", entity_id=urban)
-    assert (await client.get(f"/api/v1/ledger/entities/{urban_sub}", headers=staff)).status_code == 200
+    assert (
+        await client.get(f"/api/v1/ledger/entities/{urban_sub}", headers=staff)
+    ).status_code == 200
     other = await client.get(f"/api/v1/ledger/entities/{transport_sub}", headers=staff)
     assert other.status_code == 404
     assert problem(other)["status"] == 404
@@ -110,7 +126,8 @@ async def test_entity_finance_sees_only_its_platform(
 async def test_board_cannot_write(client: AsyncTestClient, login_as: Any) -> None:
     board = await login_as("board")
     response = await client.post(
-        "/api/v1/ledger/entities/", headers=board,
+        "/api/v1/ledger/entities/",
+        headers=board,
         json={"credit_code": credit_code(5), "name": "X", "kind": "subsidiary"},
     )
     assert response.status_code == 403
