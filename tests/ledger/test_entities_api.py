@@ -144,3 +144,15 @@ async def test_trees_by_platform_and_segment(api: Any, make_entity: Any) -> None
     water = next(s for s in by_segment if s["id"] == "segment:water_environment")
     assert water["name"] == "水务环保"
     assert sorted(c["name"] for c in water["children"]) == ["水投", "自来水公司"]
+
+
+async def test_item_catalogue_has_chinese_labels_and_totals(api: Any) -> None:
+    items = {i["code"]: i for i in await api("GET", "/api/v1/ledger/items")}
+    assert items["total_equity"]["label"] == "所有者权益合计"
+    assert items["total_equity"]["parts"] == [
+        "paid_in_capital",
+        "capital_reserve",
+        "retained_earnings",
+    ]
+    assert items["revenue"]["flow"] is True
+    assert items["cash"]["section"] == "balance_sheet"

@@ -346,7 +346,7 @@ def control(
             pl.when(pl.col("controlled"))
             .then(pl.lit("full"))
             .when(
-                (pl.col("group_votes") >= equity_floor)
+                (pl.col("group_votes") >= equity_floor - SHARE_EPSILON)
                 & (pl.col("group_votes") <= threshold + SHARE_EPSILON)
             )
             .then(pl.lit("equity"))
@@ -661,8 +661,8 @@ def _extra_rows(items: pl.DataFrame, eliminations: pl.DataFrame, nci: pl.DataFra
     """The EXTRA_ITEMS rows: the 抵销差额 and the parent / minority split of equity and profit."""
 
     def consolidated(item: str) -> Decimal:
-        values = items.filter(pl.col("item") == item)["consolidated"]
-        return values.sum() if values.len() else Decimal("0.00")
+        # Sums of Decimal(38, 2) columns are Decimals with 2 places, so this stays exact.
+        return items.filter(pl.col("item") == item)["consolidated"].sum()
 
     difference = eliminations.filter(pl.col("kind").is_in(list(BALANCE_SHEET_PAIRS)))[
         "difference"
@@ -681,7 +681,7 @@ def _extra_rows(items: pl.DataFrame, eliminations: pl.DataFrame, nci: pl.DataFra
             "item": list(EXTRA_ITEMS),
             "aggregated": [None] * len(EXTRA_ITEMS),
             "eliminated": [None] * len(EXTRA_ITEMS),
-            "consolidated": [Decimal(v).quantize(Decimal("0.01")) for v in values],
+            "consolidated": values,
         },
         schema=items.schema,
     )

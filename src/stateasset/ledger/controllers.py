@@ -24,7 +24,9 @@ from stateasset.auth.schemas import Actor
 from stateasset.core.idempotency import run_once
 from stateasset.core.schemas import MAX_PAGE, Page
 from stateasset.ledger import service
+from stateasset.ledger.catalogue import ITEMS, TOTALS
 from stateasset.ledger.schemas import (
+    CatalogueItem,
     ConsolidationRead,
     ControlOverrideCreate,
     ControlOverrideRead,
@@ -68,6 +70,28 @@ def _xlsx(content: bytes, filename: str) -> Response[bytes]:
         media_type=XLSX,
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
     )
+
+
+@get(
+    "/api/v1/ledger/items",
+    operation_id="statement_items",
+    tags=["ledger"],
+    guards=[requires(Permission.ledger_read)],
+    sync_to_thread=False,
+)
+def statement_items() -> list[CatalogueItem]:
+    """The statement item catalogue (财务快报项目) with Chinese labels and which totals sum what."""
+    return [
+        CatalogueItem(
+            code=i.code,
+            label=i.label,
+            section=i.section,
+            non_negative=i.non_negative,
+            flow=i.flow,
+            parts=list(TOTALS.get(i.code, ())),
+        )
+        for i in ITEMS
+    ]
 
 
 class EntityController(Controller):
@@ -362,6 +386,7 @@ class ConsolidationController(Controller):
 
 
 LEDGER_CONTROLLERS = [
+    statement_items,
     EntityController,
     StakeController,
     StatementController,

@@ -326,3 +326,14 @@ class ImportReport(msgspec.Struct, frozen=True, kw_only=True):
     rows: int
     errors: list[ImportProblem]
     warnings: list[Finding]
+
+
+class CatalogueItem(msgspec.Struct, frozen=True, kw_only=True):
+    """One line of the 财务快报 catalogue, as the import template and the pages show it."""
+
+    code: str
+    label: str
+    section: str
+    non_negative: bool
+    flow: bool
+    parts: list[str] = []
