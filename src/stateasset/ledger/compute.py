@@ -173,36 +173,31 @@ def effective_interest(
 ) -> pl.LazyFrame:
     """entity_id, effective_interest for everything below `root`  # 穿透持股比例.
 
-    x = b·(I − A)⁻¹ without a matrix library, as the iteration x ← b + x·A (a join and a
-    group-by per step). On a DAG this is exact after as many steps as the longest chain; with
-    cross holdings (交叉持股) it is a geometric series, stopped when no value moves by more than
-    `tolerance`. A cycle that does not shrink (shares ≥ 100% around it) never converges and raises.
+    x = b·(I − A)⁻¹ without a matrix library, by the iteration x ← b + x·A. Each step's change is
+    the previous change times A (x_k − x_{k−1} = b·A^k), so we carry only that increment, a
+    join and a group-by on the entities it touches, and x is the sum of the increments. On a DAG
+    the increment is empty after as many steps as the longest chain, so x is exact; with cross
+    holdings (交叉持股) it shrinks geometrically and we stop once no value moves by more than
+    `tolerance`. A cycle that does not shrink (shares of 100% around it) raises ValueError.
     `stakes` has holder_id, held_id, economic_share already filtered to the as-of date.
     """
     schema = pl.Schema({"entity_id": pl.String, "effective_interest": pl.Float64})
     edges = _direct_edges(stakes, root, "economic_share")
-    direct = edges.filter(pl.col("holder_id") == root).select(
-        pl.col("held_id").alias("entity_id"), pl.col("share").alias("direct")
-    )
     inner = edges.filter(pl.col("holder_id") != root)
-    x = direct.select("entity_id", pl.col("direct").alias("x"))
-    for _ in range(max_iterations):
-        flows = (
-            x.join(inner, left_on="entity_id", right_on="holder_id")
+    step = edges.filter(pl.col("holder_id") == root).select(
+        pl.col("held_id").alias("entity_id"), pl.col("share").alias("x"), pl.lit(0).alias("k")
+    )
+    steps = [step]
+    for k in range(1, max_iterations + 1):
+        step = (
+            step.join(inner, left_on="entity_id", right_on="holder_id")
             .group_by("held_id")
             # Summed in holder order: the same inputs give the same floats, bit for bit.
-            .agg((pl.col("x") * pl.col("share")).sort_by("entity_id").sum().alias("flow"))
-            .rename({"held_id": "entity_id"})
+            .agg((pl.col("x") * pl.col("share")).sort_by("entity_id").sum().alias("x"))
+            .select(pl.col("held_id").alias("entity_id"), "x", pl.lit(k).alias("k"))
         )
-        step = direct.join(flows, on="entity_id", how="full", coalesce=True).select(
-            "entity_id",
-            (pl.col("direct").fill_null(0.0) + pl.col("flow").fill_null(0.0)).alias("x"),
-        )
-        delta = step.join(x, on="entity_id", how="left", suffix="_old").select(
-            (pl.col("x") - pl.col("x_old").fill_null(0.0)).abs().max()
-        )
-        x = step
-        change = delta.item()
+        steps.append(step)
+        change = step["x"].abs().max()
         if change is None or change <= tolerance:
             break
         if not math.isfinite(change):
@@ -212,9 +207,21 @@ def effective_interest(
             f"effective_interest for {root!r} did not converge within {max_iterations} iterations"
             " (a cross holding whose shares around the cycle reach 100%?)"
         )
-    if x.is_empty():
+    below = _reachable(edges, root)
+    if below.is_empty():
         return _empty(schema).lazy()
-    return x.select("entity_id", pl.col("x").alias("effective_interest")).sort("entity_id").lazy()
+    totals = (
+        pl.concat(steps)
+        .group_by("entity_id")
+        .agg(pl.col("x").sort_by("k").sum().alias("effective_interest"))
+    )
+    # Entities reached only through 0% stakes get no increment but are still below the root.
+    return (
+        below.join(totals, on="entity_id", how="left")
+        .with_columns(pl.col("effective_interest").fill_null(0.0))
+        .sort("entity_id")
+        .lazy()
+    )
 
 
 def _override_map(overrides: pl.LazyFrame | None, root: str) -> dict[str, bool]:
@@ -248,21 +255,27 @@ def _parents(edges: pl.DataFrame, root: str, rounds: dict[str, int]) -> dict[str
     largest block of B), so a loop is broken at its member that came under control first, which
     is re-hung under its largest holder among entities controlled strictly before it.
     """
-    holdings = edges.filter(
-        pl.col("holder_id").is_in([root, *rounds]) & pl.col("held_id").is_in(list(rounds))
-    ).sort("held_id", "share", "holder_id", descending=[False, True, False])
-    blocks: dict[str, list[tuple[str, float]]] = {}
-    for holder, held, share in holdings.iter_rows():
-        blocks.setdefault(held, []).append((holder, share))
+    ranks = pl.DataFrame(
+        {"entity_id": [root, *rounds], "rank": [0, *rounds.values()]},
+        schema={"entity_id": pl.String, "rank": pl.Int64},
+    )
+    holdings = edges.join(
+        ranks.rename({"entity_id": "holder_id", "rank": "holder_rank"}), on="holder_id"
+    ).join(ranks.rename({"entity_id": "held_id", "rank": "held_rank"}), on="held_id")
+    largest_first = pl.col("holder_id").sort_by(["share", "holder_id"], descending=[True, False])
+    best = holdings.group_by("held_id").agg(largest_first.first())
+    parent = dict.fromkeys(rounds, root)
+    parent.update(zip(best["held_id"].to_list(), best["holder_id"].to_list(), strict=True))
     rank = {root: 0, **rounds}
-    parent = {e: blocks[e][0][0] if e in blocks else root for e in rounds}
     for _ in range(len(parent) + 1):
         loop = _find_loop(parent, root)
         if not loop:
             return parent
         first = min(loop, key=lambda e: (rank[e], e))
-        earlier = [h for h, _ in blocks.get(first, []) if rank[h] < rank[first]]
-        parent[first] = earlier[0] if earlier else root
+        earlier = holdings.filter(
+            (pl.col("held_id") == first) & (pl.col("holder_rank") < rank[first])
+        ).select(largest_first.first())
+        parent[first] = earlier.item() if earlier.height and earlier.item() else root
     raise AssertionError("control tree loop could not be broken")  # pragma: no cover
 
 
@@ -270,14 +283,13 @@ def _find_loop(parent: dict[str, str], root: str) -> list[str]:
     """The members of one parent loop, or [] when every chain reaches `root`."""
     settled = {root}
     for start in sorted(parent):
-        path: list[str] = []
-        on_path: set[str] = set()
+        path: dict[str, None] = {}  # ordered set of the chain walked from start
         node = start
         while node not in settled and node in parent:
-            if node in on_path:
-                return path[path.index(node) :]
-            path.append(node)
-            on_path.add(node)
+            if node in path:
+                chain = list(path)
+                return chain[chain.index(node) :]
+            path[node] = None
             node = parent[node]
         settled.update(path)
     return []
@@ -511,9 +523,10 @@ def _control_tree(own: pl.DataFrame, root: str, members: Sequence[str]) -> pl.Da
 def _lowest_common_ancestor(pairs: pl.LazyFrame, tree: pl.DataFrame, root: str) -> pl.LazyFrame:
     """pairs with at_entity_id: the deepest node that is an ancestor of both E and F."""
     ancestors = tree.lazy()
-    keys = ["kind", "entity_id", "partner_id"]
+    keys = ["entity_id", "partner_id"]  # the same two entities meet once whatever the kind
     common = (
         pairs.select(keys)
+        .unique()
         .join(ancestors, on="entity_id")
         .join(
             ancestors.select(pl.col("entity_id").alias("partner_id"), "ancestor_id"),
@@ -580,15 +593,19 @@ def consolidate(
             "difference",
         )
         .sort("kind", "entity_id", "partner_id")
+        .collect()
     )
+    # Collected once: the items below read it twice, and a small frame is cheaper to reuse
+    # than to recompute the pairing inside every branch of the plan.
+    eliminated = eliminations.lazy()
 
     rules = pl.LazyFrame(list(ELIMINATION_RULES), schema=["kind", "side", "item"], orient="row")
     sides = pl.concat(
         [
-            eliminations.select(
+            eliminated.select(
                 "kind", pl.lit("entity").alias("side"), pl.col("entity_amount").alias("amount")
             ),
-            eliminations.select(
+            eliminated.select(
                 "kind", pl.lit("partner").alias("side"), pl.col("partner_amount").alias("amount")
             ),
         ]
@@ -648,10 +665,10 @@ def consolidate(
         .sort("entity_id")
     )
 
-    items_df, eliminations_df, nci_df = pl.collect_all([items, eliminations, nci])
+    items_df, nci_df = pl.collect_all([items, nci])
     return Consolidation(
-        items=pl.concat([items_df, _extra_rows(items_df, eliminations_df, nci_df)]),
-        eliminations=eliminations_df,
+        items=pl.concat([items_df, _extra_rows(items_df, eliminations, nci_df)]),
+        eliminations=eliminations,
         nci=nci_df,
         members=member_list,
     )
