@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference
 
 from stateasset.ledger import compute
+from stateasset.ledger.catalogue import ITEMS, TOTALS
 
 T = TypeVar("T")
 
@@ -47,37 +48,9 @@ AS_OF = dt.date(2025, 12, 31)
 PLATFORMS = ("城建投", "交通投", "水投", "文旅投", "产业投")
 MAX_DEPTH = 6
 
-ASSET_PARTS = (
-    "cash",
-    "receivables",
-    "inventory",
-    "long_term_equity_investment",
-    "investment_property",
-    "fixed_assets",
-    "construction_in_progress",
-    "intangible_assets",
-    "other_assets",
-)
-LIABILITY_PARTS = (
-    "short_term_borrowings",
-    "payables",
-    "long_term_borrowings",
-    "bonds_payable",
-    "other_liabilities",
-)
-FLOW_ITEMS = (
-    "revenue",
-    "operating_cost",
-    "rd_expense",
-    "total_profit",
-    "net_profit",
-    "operating_cash_flow",
-    "investing_cash_flow",
-    "financing_cash_flow",
-    "labor_cost",
-    "depreciation",
-    "taxes_net",
-)
+ASSET_PARTS = TOTALS["total_assets"]
+LIABILITY_PARTS = TOTALS["total_liabilities"]
+FLOW_ITEMS = tuple(item.code for item in ITEMS if item.flow)
 
 
 @dataclass(frozen=True)

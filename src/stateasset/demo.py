@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from stateasset.auth import service as auth_service
 from stateasset.auth.roles import Role
@@ -80,8 +80,8 @@ WAN = 10_000 * 100  # one 万元 in cents: paid-in capital is registered in roun
 class Mix:
     """How an entity's balance sheet and flows are shaped, by line of business."""
 
-    assets: dict[str, float]  # weights of the parts of total_assets
-    liabilities: dict[str, float]  # weights of the parts of total_liabilities
+    assets: tuple[float, ...]  # weights of the parts of total_assets, in TOTALS order
+    liabilities: tuple[float, ...]  # weights of the parts of total_liabilities, in TOTALS order
     turnover: float  # annual revenue / total assets
     cost_ratio: float  # operating cost / revenue
     roa: float  # annual total profit / total assets (negative: a loss-making public service)
@@ -93,86 +93,151 @@ class Mix:
     seasons: tuple[float, float, float, float]  # each quarter's share of annual revenue
 
 
-def _mix(
-    assets: Sequence[float], liabilities: Sequence[float], **flows: object
-) -> Mix:
-    asset_items = TOTALS["total_assets"]
-    liability_items = TOTALS["total_liabilities"]
-    return Mix(
-        assets=dict(zip(asset_items, assets, strict=True)),
-        liabilities=dict(zip(liability_items, liabilities, strict=True)),
-        **flows,  # type: ignore[arg-type]
-    )
-
-
 # assets: cash, receivables, inventory, LTEI, investment property, fixed, CIP, intangible, other
 # liabilities: short-term borrowings, payables, long-term borrowings, bonds, other
 MIXES: dict[str, Mix] = {
-    "group": _mix(
-        (0.08, 0.22, 0.0, 0.45, 0.02, 0.01, 0.0, 0.01, 0.21),
-        (0.06, 0.04, 0.33, 0.47, 0.10),
-        turnover=0.012, cost_ratio=0.55, roa=0.009, cash_margin=0.35, rd_ratio=0.0005,
-        wage=165_000, depreciation_rate=0.04, tax_ratio=0.06, seasons=(0.24, 0.25, 0.25, 0.26),
+    "group": Mix(
+        assets=(0.08, 0.22, 0.0, 0.45, 0.02, 0.01, 0.0, 0.01, 0.21),
+        liabilities=(0.06, 0.04, 0.33, 0.47, 0.10),
+        turnover=0.012,
+        cost_ratio=0.55,
+        roa=0.009,
+        cash_margin=0.35,
+        rd_ratio=0.0005,
+        wage=165_000,
+        depreciation_rate=0.04,
+        tax_ratio=0.06,
+        seasons=(0.24, 0.25, 0.25, 0.26),
     ),
-    "construction": _mix(
-        (0.06, 0.14, 0.40, 0.02, 0.03, 0.03, 0.24, 0.05, 0.03),
-        (0.08, 0.14, 0.45, 0.18, 0.15),
-        turnover=0.07, cost_ratio=0.86, roa=0.006, cash_margin=-0.04, rd_ratio=0.002,
-        wage=118_000, depreciation_rate=0.03, tax_ratio=0.05, seasons=(0.17, 0.23, 0.25, 0.35),
+    "construction": Mix(
+        assets=(0.06, 0.14, 0.40, 0.02, 0.03, 0.03, 0.24, 0.05, 0.03),
+        liabilities=(0.08, 0.14, 0.45, 0.18, 0.15),
+        turnover=0.07,
+        cost_ratio=0.86,
+        roa=0.006,
+        cash_margin=-0.04,
+        rd_ratio=0.002,
+        wage=118_000,
+        depreciation_rate=0.03,
+        tax_ratio=0.05,
+        seasons=(0.17, 0.23, 0.25, 0.35),
     ),
-    "transport": _mix(
-        (0.07, 0.08, 0.02, 0.02, 0.04, 0.48, 0.17, 0.08, 0.04),
-        (0.10, 0.12, 0.50, 0.13, 0.15),
-        turnover=0.14, cost_ratio=0.83, roa=0.008, cash_margin=0.18, rd_ratio=0.004,
-        wage=105_000, depreciation_rate=0.05, tax_ratio=0.04, seasons=(0.23, 0.25, 0.26, 0.26),
+    "transport": Mix(
+        assets=(0.07, 0.08, 0.02, 0.02, 0.04, 0.48, 0.17, 0.08, 0.04),
+        liabilities=(0.10, 0.12, 0.50, 0.13, 0.15),
+        turnover=0.14,
+        cost_ratio=0.83,
+        roa=0.008,
+        cash_margin=0.18,
+        rd_ratio=0.004,
+        wage=105_000,
+        depreciation_rate=0.05,
+        tax_ratio=0.04,
+        seasons=(0.23, 0.25, 0.26, 0.26),
     ),
-    "bus": _mix(
-        (0.05, 0.06, 0.02, 0.0, 0.02, 0.62, 0.10, 0.10, 0.03),
-        (0.12, 0.18, 0.40, 0.0, 0.30),
-        turnover=0.22, cost_ratio=1.08, roa=-0.012, cash_margin=0.04, rd_ratio=0.002,
-        wage=96_000, depreciation_rate=0.09, tax_ratio=0.01, seasons=(0.25, 0.25, 0.25, 0.25),
+    "bus": Mix(
+        assets=(0.05, 0.06, 0.02, 0.0, 0.02, 0.62, 0.10, 0.10, 0.03),
+        liabilities=(0.12, 0.18, 0.40, 0.0, 0.30),
+        turnover=0.22,
+        cost_ratio=1.08,
+        roa=-0.012,
+        cash_margin=0.04,
+        rd_ratio=0.002,
+        wage=96_000,
+        depreciation_rate=0.09,
+        tax_ratio=0.01,
+        seasons=(0.25, 0.25, 0.25, 0.25),
     ),
-    "logistics": _mix(
-        (0.08, 0.16, 0.06, 0.01, 0.05, 0.42, 0.12, 0.08, 0.02),
-        (0.15, 0.18, 0.42, 0.08, 0.17),
-        turnover=0.30, cost_ratio=0.88, roa=0.018, cash_margin=0.10, rd_ratio=0.003,
-        wage=112_000, depreciation_rate=0.05, tax_ratio=0.03, seasons=(0.22, 0.25, 0.26, 0.27),
+    "logistics": Mix(
+        assets=(0.08, 0.16, 0.06, 0.01, 0.05, 0.42, 0.12, 0.08, 0.02),
+        liabilities=(0.15, 0.18, 0.42, 0.08, 0.17),
+        turnover=0.30,
+        cost_ratio=0.88,
+        roa=0.018,
+        cash_margin=0.10,
+        rd_ratio=0.003,
+        wage=112_000,
+        depreciation_rate=0.05,
+        tax_ratio=0.03,
+        seasons=(0.22, 0.25, 0.26, 0.27),
     ),
-    "water": _mix(
-        (0.05, 0.07, 0.01, 0.01, 0.01, 0.55, 0.20, 0.07, 0.03),
-        (0.07, 0.11, 0.55, 0.12, 0.15),
-        turnover=0.12, cost_ratio=0.72, roa=0.015, cash_margin=0.30, rd_ratio=0.01,
-        wage=108_000, depreciation_rate=0.045, tax_ratio=0.05, seasons=(0.23, 0.25, 0.27, 0.25),
+    "water": Mix(
+        assets=(0.05, 0.07, 0.01, 0.01, 0.01, 0.55, 0.20, 0.07, 0.03),
+        liabilities=(0.07, 0.11, 0.55, 0.12, 0.15),
+        turnover=0.12,
+        cost_ratio=0.72,
+        roa=0.015,
+        cash_margin=0.30,
+        rd_ratio=0.01,
+        wage=108_000,
+        depreciation_rate=0.045,
+        tax_ratio=0.05,
+        seasons=(0.23, 0.25, 0.27, 0.25),
     ),
-    "services": _mix(
-        (0.18, 0.30, 0.03, 0.0, 0.0, 0.30, 0.02, 0.02, 0.15),
-        (0.15, 0.45, 0.10, 0.0, 0.30),
-        turnover=1.10, cost_ratio=0.88, roa=0.03, cash_margin=0.06, rd_ratio=0.003,
-        wage=76_000, depreciation_rate=0.08, tax_ratio=0.03, seasons=(0.24, 0.25, 0.25, 0.26),
+    "services": Mix(
+        assets=(0.18, 0.30, 0.03, 0.0, 0.0, 0.30, 0.02, 0.02, 0.15),
+        liabilities=(0.15, 0.45, 0.10, 0.0, 0.30),
+        turnover=1.10,
+        cost_ratio=0.88,
+        roa=0.03,
+        cash_margin=0.06,
+        rd_ratio=0.003,
+        wage=76_000,
+        depreciation_rate=0.08,
+        tax_ratio=0.03,
+        seasons=(0.24, 0.25, 0.25, 0.26),
     ),
-    "tourism": _mix(
-        (0.06, 0.05, 0.03, 0.02, 0.22, 0.35, 0.15, 0.10, 0.02),
-        (0.10, 0.15, 0.48, 0.10, 0.17),
-        turnover=0.10, cost_ratio=0.74, roa=0.01, cash_margin=0.20, rd_ratio=0.003,
-        wage=92_000, depreciation_rate=0.04, tax_ratio=0.05, seasons=(0.30, 0.21, 0.27, 0.22),
+    "tourism": Mix(
+        assets=(0.06, 0.05, 0.03, 0.02, 0.22, 0.35, 0.15, 0.10, 0.02),
+        liabilities=(0.10, 0.15, 0.48, 0.10, 0.17),
+        turnover=0.10,
+        cost_ratio=0.74,
+        roa=0.01,
+        cash_margin=0.20,
+        rd_ratio=0.003,
+        wage=92_000,
+        depreciation_rate=0.04,
+        tax_ratio=0.05,
+        seasons=(0.30, 0.21, 0.27, 0.22),
     ),
-    "finance": _mix(
-        (0.22, 0.12, 0.0, 0.30, 0.03, 0.02, 0.0, 0.01, 0.30),
-        (0.12, 0.10, 0.25, 0.20, 0.33),
-        turnover=0.06, cost_ratio=0.45, roa=0.02, cash_margin=0.20, rd_ratio=0.002,
-        wage=185_000, depreciation_rate=0.03, tax_ratio=0.06, seasons=(0.22, 0.24, 0.25, 0.29),
+    "finance": Mix(
+        assets=(0.22, 0.12, 0.0, 0.30, 0.03, 0.02, 0.0, 0.01, 0.30),
+        liabilities=(0.12, 0.10, 0.25, 0.20, 0.33),
+        turnover=0.06,
+        cost_ratio=0.45,
+        roa=0.02,
+        cash_margin=0.20,
+        rd_ratio=0.002,
+        wage=185_000,
+        depreciation_rate=0.03,
+        tax_ratio=0.06,
+        seasons=(0.22, 0.24, 0.25, 0.29),
     ),
-    "trade": _mix(
-        (0.10, 0.15, 0.50, 0.0, 0.02, 0.15, 0.03, 0.03, 0.02),
-        (0.40, 0.25, 0.15, 0.0, 0.20),
-        turnover=1.30, cost_ratio=0.93, roa=0.012, cash_margin=0.03, rd_ratio=0.001,
-        wage=89_000, depreciation_rate=0.05, tax_ratio=0.02, seasons=(0.30, 0.20, 0.22, 0.28),
+    "trade": Mix(
+        assets=(0.10, 0.15, 0.50, 0.0, 0.02, 0.15, 0.03, 0.03, 0.02),
+        liabilities=(0.40, 0.25, 0.15, 0.0, 0.20),
+        turnover=1.30,
+        cost_ratio=0.93,
+        roa=0.012,
+        cash_margin=0.03,
+        rd_ratio=0.001,
+        wage=89_000,
+        depreciation_rate=0.05,
+        tax_ratio=0.02,
+        seasons=(0.30, 0.20, 0.22, 0.28),
     ),
-    "park": _mix(
-        (0.05, 0.10, 0.20, 0.03, 0.25, 0.15, 0.15, 0.05, 0.02),
-        (0.10, 0.12, 0.50, 0.10, 0.18),
-        turnover=0.08, cost_ratio=0.78, roa=0.012, cash_margin=0.15, rd_ratio=0.004,
-        wage=115_000, depreciation_rate=0.04, tax_ratio=0.05, seasons=(0.22, 0.25, 0.25, 0.28),
+    "park": Mix(
+        assets=(0.05, 0.10, 0.20, 0.03, 0.25, 0.15, 0.15, 0.05, 0.02),
+        liabilities=(0.10, 0.12, 0.50, 0.10, 0.18),
+        turnover=0.08,
+        cost_ratio=0.78,
+        roa=0.012,
+        cash_margin=0.15,
+        rd_ratio=0.004,
+        wage=115_000,
+        depreciation_rate=0.04,
+        tax_ratio=0.05,
+        seasons=(0.22, 0.25, 0.25, 0.28),
     ),
 }
 
@@ -193,17 +258,35 @@ class Company:
     platform: str | None = None
 
 
-def _platform(key: str, name: str, short: str, segment: Segment, industry: str, mix: str,
-              total_assets: float, employees: int) -> Company:  # fmt: skip
-    return Company(key, name, short, EntityKind.platform, segment, industry, mix, total_assets,
-                   employees)  # fmt: skip
+def _platform(
+    key: str,
+    name: str,
+    short: str,
+    segment: Segment,
+    industry: str,
+    mix: str,
+    total_assets: float,
+    employees: int,
+) -> Company:
+    kind = EntityKind.platform
+    return Company(key, name, short, kind, segment, industry, mix, total_assets, employees)
 
 
-def _sub(key: str, name: str, short: str, platform: str, industry: str, mix: str,
-         total_assets: float, employees: int) -> Company:  # fmt: skip
+def _sub(
+    key: str,
+    name: str,
+    short: str,
+    platform: str,
+    industry: str,
+    mix: str,
+    total_assets: float,
+    employees: int,
+) -> Company:
     segment = next(p.segment for p in PLATFORMS if p.key == platform)
-    return Company(key, name, short, EntityKind.subsidiary, segment, industry, mix, total_assets,
-                   employees, platform)  # fmt: skip
+    kind = EntityKind.subsidiary
+    return Company(
+        key, name, short, kind, segment, industry, mix, total_assets, employees, platform
+    )
 
 
 GROUP = Company(
@@ -219,7 +302,7 @@ U, T, W, C, F = (
     Segment.industry_finance,
 )
 PLATFORMS: tuple[Company, ...] = (
-    _platform("cj", "福清市城市建设投资集团有限公司", "城建投", U, "城市基础设施建设", "construction", 4.2e10, 186),
+    _platform("cj", "福清市城市建设投资集团有限公司", "城建投", U, "城市基础设施建设", "construction", 3.6e10, 186),
     _platform("jt", "福清市交通投资集团有限公司", "交通投", T, "交通基础设施投资", "transport", 1.8e10, 124),
     _platform("sw", "福清市水务投资集团有限公司", "水投", W, "水务环保", "water", 9.5e9, 92),
     _platform("wl", "福清市文化旅游投资集团有限公司", "文旅投", C, "文化旅游", "tourism", 4.6e9, 71),
@@ -227,7 +310,7 @@ PLATFORMS: tuple[Company, ...] = (
 )  # fmt: skip
 
 SUBSIDIARIES: tuple[Company, ...] = (
-    _sub("cj_dev", "福清市城市建设开发有限公司", "城建开发", "cj", "土地整理与代建", "construction", 4.6e9, 262),
+    _sub("cj_dev", "福清市城市建设开发有限公司", "城建开发", "cj", "土地整理与代建", "construction", 3.8e9, 262),
     _sub("cj_house", "福清市安居保障房建设有限公司", "安居公司", "cj", "安置房保障房建设", "construction", 3.1e9, 85),
     _sub("cj_prop", "福清市城投物业管理有限公司", "城投物业", "cj", "物业服务", "services", 6.8e7, 418),
     _sub("cj_east", "福清市东部新城开发建设有限公司", "东部新城", "cj", "新城开发", "construction", 2.7e9, 96),
@@ -326,9 +409,8 @@ HOLDINGS: tuple[Holding, ...] = (
     Holding("out_yh", "cy_food", "0.90", None, date(2022, 9, 9)),
 )
 
-CONTROLLED_BY_GROUP = {
-    "group", *(p.key for p in PLATFORMS), *(s.key for s in SUBSIDIARIES)
-} - {"wl_dbd", "cy_food"}
+NOT_CONTROLLED = {"wl_dbd", "cy_food"}  # the associate and the financial investment
+CONTROLLED_BY_GROUP = {c.key for c in (GROUP, *PLATFORMS, *SUBSIDIARIES)} - NOT_CONTROLLED
 
 # Receivable/payable pairs (creditor reports the receivable) and revenue/cost pairs (seller
 # reports the revenue), each a fixed share of the smaller of the two sides' own items.
@@ -345,6 +427,11 @@ RECEIVABLE_PAIRS: tuple[tuple[str, str, float], ...] = (
     ("cj_prop", "cj_east", 0.10),  # 物业服务费
 )
 MISMATCHED_PAIR = ("cj_dev", "jt_build")
+# kind reported by the first side → (its item, the other side's item, the other side's kind)
+PAIR_ITEMS = {
+    "receivable": ("receivables", "payables", "payable"),
+    "revenue": ("revenue", "operating_cost", "cost"),
+}
 REVENUE_PAIRS: tuple[tuple[str, str, float], ...] = (
     ("cj_dev", "cj", 0.20),
     ("cj_dev", "jt_build", 0.15),
@@ -365,7 +452,7 @@ USERS: tuple[tuple[str, str, Role, str | None], ...] = (
     ("admin", "系统管理员", Role.admin, None),
     ("gf", "集团财务部", Role.group_finance, None),
     ("ef_chengjian", "城建投财务部", Role.entity_finance, "cj"),
-    ("fm", "融侨基金管理人", Role.fund_manager, None),
+    ("fm", "融侨基金管理人", Role.fund_manager, None),  # funds are assigned when they exist
     ("board", "集团董事会", Role.board, None),
     ("auditor", "集团审计部", Role.auditor, None),
 )
@@ -391,7 +478,7 @@ def _credit_code(rng: random.Random, prefix: str, used: set[str]) -> str:
     while True:
         if prefix.startswith("9") and rng.random() < 0.5:
             # companies registered since 2015 carry an "MA…" code
-            tail = "".join(rng.choice(ALPHABET[:10] + "ABCDEFGHJKLMNPQRTUWXY") for _ in range(5))
+            tail = "".join(rng.choice(ALPHABET) for _ in range(5))
             body = "MA" + rng.choice("23") + tail
         else:
             body = rng.choice("157") + "".join(rng.choice("0123456789") for _ in range(7))
@@ -411,12 +498,14 @@ def _yuan(cents: int) -> Decimal:
 
 
 def _cents(value: float) -> int:
-    return int(round(value * 100))
+    return round(value * 100)
 
 
-def _split(rng: random.Random, total: float, weights: dict[str, float]) -> dict[str, int]:
+def _split(
+    rng: random.Random, total: float, items: tuple[str, ...], weights: tuple[float, ...]
+) -> dict[str, int]:
     """Cents per part: `total` spread by jittered weights (parts with weight 0 stay 0)."""
-    jittered = {k: w * rng.uniform(0.93, 1.07) for k, w in weights.items()}
+    jittered = {k: w * rng.uniform(0.93, 1.07) for k, w in zip(items, weights, strict=True)}
     scale = total / sum(jittered.values())
     return {k: _cents(w * scale) for k, w in jittered.items()}
 
@@ -443,17 +532,19 @@ def _series(
     paid_in = retained = 0
     ytd: dict[str, int] = {}
     for index, period in enumerate(PERIODS):
-        year, quarter = int(period[:4]), int(period[-1])
+        quarter = int(period[-1])
         if quarter == 1:
             ytd = {}
         total_assets *= 1 + growth + rng.uniform(-0.006, 0.006)
-        assets = _split(rng, total_assets, mix.assets)
+        assets = _split(rng, total_assets, TOTALS["total_assets"], mix.assets)
         # A parent's LTEI carries at least its holdings (investment lines = share × paid-in).
         floor = int(ltei_floor_cents * rng.uniform(1.04, 1.08))
         assets["long_term_equity_investment"] = max(assets["long_term_equity_investment"], floor)
         assets_total = sum(assets.values())
         debt_ratio = min(0.72, max(0.44, debt_ratio + drift + rng.uniform(-0.008, 0.008)))
-        liabilities = _split(rng, assets_total / 100 * debt_ratio, mix.liabilities)
+        liabilities = _split(
+            rng, assets_total / 100 * debt_ratio, TOTALS["total_liabilities"], mix.liabilities
+        )
         liabilities_total = sum(liabilities.values())
         equity_total = assets_total - liabilities_total
 
@@ -499,7 +590,6 @@ def _series(
             **ytd,
             "employees_avg": employees * 100,
         }
-        del year
     return Series(paid_in_cents=paid_in, items=items)
 
 
@@ -514,17 +604,15 @@ def _build_series(rng: random.Random) -> dict[str, Series]:
     for h in HOLDINGS:
         by_holder.setdefault(h.holder, []).append(h)
     # The state's share of each company's equity: the group's effective interest along the chain.
-    state: dict[str, Decimal] = {"group": Decimal(1)}
-    for company in (*PLATFORMS, *SUBSIDIARIES):
-        state[company.key] = sum(
-            (state.get(h.holder, Decimal(0)) * Decimal(h.economic) for h in HOLDINGS
-             if h.held == company.key and h.holder in state),
-            Decimal(0),
-        )  # fmt: skip
+    # (Parents come before children in PLATFORMS + SUBSIDIARIES, so one pass suffices.)
+    state: dict[str, Decimal] = defaultdict(Decimal, group=Decimal(1))
+    for h in HOLDINGS:
+        if h.holder in CONTROLLED_BY_GROUP:
+            state[h.held] += state[h.holder] * Decimal(h.economic)
     series: dict[str, Series] = {}
     for company in (*SUBSIDIARIES, *PLATFORMS, GROUP):
         floor = sum(
-            _cents(float(_investment(Decimal(h.economic), series[h.held].paid_in_cents)))
+            int(_investment(Decimal(h.economic), series[h.held].paid_in_cents) * 100)
             for h in by_holder.get(company.key, [])
         )
         series[company.key] = _series(rng, company, floor, state[company.key])
@@ -546,27 +634,26 @@ def _intercompany(
     }
     out: dict[str, dict[str, list[tuple[str, str, Decimal]]]] = {}
     for period in PERIODS:
-        lines: dict[str, list[tuple[str, str, Decimal]]] = {}
-
-        def add(key: str, partner: str, kind: str, amount: Decimal) -> None:
-            lines.setdefault(key, []).append((partner, kind, amount))
-
+        lines: dict[str, list[tuple[str, str, Decimal]]] = defaultdict(list)
+        # Holdings inside the consolidated group: the holder's carrying amount, the same on
+        # the held company's side.
         for h in HOLDINGS:
             if h.holder in CONTROLLED_BY_GROUP and h.held in CONTROLLED_BY_GROUP:
                 amount = _investment(Decimal(h.economic), series[h.held].paid_in_cents)
-                add(h.holder, h.held, "investment", amount)
-                add(h.held, h.holder, "equity", amount)
+                lines[h.holder].append((h.held, "investment", amount))
+                lines[h.held].append((h.holder, "equity", amount))
+        # Trade: a share of the smaller of the two sides' own items (whole yuan), so neither
+        # side reports more against the other than its statement holds.
         for (kind, a, b), fraction in fractions.items():
-            own, other = ("receivables", "payables") if kind == "receivable" else (
-                "revenue", "operating_cost")  # fmt: skip
+            own, other, back_kind = PAIR_ITEMS[kind]
             a_items, b_items = series[a].items[period], series[b].items[period]
             amount = _yuan(int(min(a_items[own], b_items[other]) * fraction) // 100 * 100)
-            add(a, b, kind, amount)
             back = amount
             if kind == "receivable" and (a, b) == MISMATCHED_PAIR and period == CURRENT_PERIOD:
                 back = amount - MISMATCH
-            add(b, a, "payable" if kind == "receivable" else "cost", back)
-        out[period] = lines
+            lines[a].append((b, kind, amount))
+            lines[b].append((a, back_kind, back))
+        out[period] = dict(lines)
     return out
 
 
@@ -736,14 +823,14 @@ async def _load_period(
     )
 
 
-async def _create_users(
-    ids: dict[str, UUID], counts: dict[str, int]
-) -> list[tuple[str, str, str]]:
+async def _create_users(ids: dict[str, UUID], counts: dict[str, int]) -> list[tuple[str, str, str]]:
     """One user per role; a name already taken is left as it is (and said so)."""
     taken = {u.username for u in await auth_service.list_users()}
     rows = []
     for username, display_name, role, scope in USERS:
         scope_name = _name(scope) if scope else "全部 all"
+        if role == Role.fund_manager:
+            scope_name = "ledger: all (read); funds: none assigned yet"
         if username in taken:
             rows.append((username, role.value, f"{scope_name} (exists, not changed)"))
             continue

@@ -27,6 +27,7 @@ import xlsxwriter
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
+from stateasset.core.money import CENT, MONEY_LIMIT
 from stateasset.ledger.catalogue import ITEM_BY_CODE, ITEMS, TOTALS, parse_period
 from stateasset.ledger.credit_code import credit_code_problem
 
@@ -75,9 +76,7 @@ _SHEET_FIRST_ITEM_ROW = 5
 
 # Amounts are stored as NUMERIC(20, 2) (STYLE.md): 18 digits before the point. Refusing more
 # here keeps an upload from passing the checks and then failing at the database.
-_AMOUNT_LIMIT = Decimal(10) ** 18
 _AMOUNT_PRECISION = 40
-_CENT = Decimal("0.01")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?")
 _SCIENTIFIC = re.compile(r"[+-]?[0-9.]+[eE][+-]?[0-9]+")
 _UNIT_SUFFIX = re.compile(r"[(（][^)）]*[)）]$")  # 金额（元） → 金额
@@ -180,13 +179,13 @@ def parse_amount(value: object) -> tuple[Decimal | None, str | None]:
             amount = Decimal(text.replace(",", ""))
         except InvalidOperation:  # pragma: no cover - the pattern already guarantees a number
             return None, f"金额不是数字 amount is not a number: {text!r}"
-    if abs(amount) >= _AMOUNT_LIMIT:
+    if abs(amount) >= MONEY_LIMIT:
         return None, f"金额超出范围 amount out of range: {amount}"
     # quantize must not round through the default 28-digit context: 38 digits fit here.
     with localcontext(prec=_AMOUNT_PRECISION):
-        if amount != amount.quantize(_CENT, rounding=ROUND_DOWN):
+        if amount != amount.quantize(CENT, rounding=ROUND_DOWN):
             return None, f"金额超过两位小数 amount has more than 2 decimal places: {amount}"
-        return amount.quantize(_CENT) + 0, None  # + 0 turns -0.00 into 0.00
+        return amount.quantize(CENT) + 0, None  # + 0 turns -0.00 into 0.00
 
 
 def _period_text(value: object) -> tuple[str | None, str | None]:
