@@ -697,11 +697,9 @@ async def transition_periods(
         raise Forbidden(f"role {actor.role.value} may not {action.value} periods")
     visible = await visible_entity_ids(actor, parsed.end)
     if entity_ids is None:
-        entity_ids = (
-            sorted(visible)
-            if visible is not None
-            else [r["id"] for r in await Entity.select(Entity.id).where(Entity.status == "active")]
-        )
+        # "All" means every entity in scope that reports for this period.
+        reporting = await _latest_versions(period)
+        entity_ids = sorted((e for e in reporting if visible is None or e in visible), key=str)
     await ensure_visible(actor, entity_ids)
     problems: list[FieldProblem] = []
     changed: set[UUID] = set()
