@@ -428,3 +428,20 @@ async def test_board_reads_but_cannot_submit(
         json={"entity_id": chain["S"], "period": PERIOD, "items": STATEMENTS["S"]},
     )
     assert write.status_code == 403
+
+
+async def test_scoped_staff_consolidate_their_platform_but_not_the_group(
+    client: AsyncTestClient, login_as: Any, api: Any, chain: dict[str, str]
+) -> None:
+    await _submit_all(api, chain)
+    staff = await login_as("entity_finance", entity_id=chain["P"])
+    own = await client.get(
+        f"/api/v1/ledger/consolidation/?period={PERIOD}&node=entity:{chain['P']}", headers=staff
+    )
+    assert own.status_code == 200
+    assert sorted(own.json()["members"]) == sorted([chain["P"], chain["S"]])
+    for node in ("group", "segment:urban_construction"):
+        refused = await client.get(
+            f"/api/v1/ledger/consolidation/?period={PERIOD}&node={node}", headers=staff
+        )
+        assert refused.status_code == 404, node

@@ -1289,7 +1289,8 @@ async def consolidation(*, actor: Actor, node: str, period: str, mode: str) -> C
     if mode not in ("consolidated", "aggregated"):
         raise invalid("query.mode", "must be consolidated or aggregated")
     root, name, segment_members, aggregation_members = await _node_members(node, parsed.end)
-    await ensure_visible(actor, [root] if not node.startswith("segment") else [])
+    # A segment belongs to the group: scoped users, who cannot see the group, cannot see it.
+    await ensure_visible(actor, [root])
     own = await _ownership(root, parsed.end)
     if mode == "aggregated":
         members = aggregation_members
