@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -17,6 +18,9 @@ def _serve(host: str, port: int) -> None:
     import uvicorn
 
     db.database_url()  # start the embedded server in this process before the app needs it
+    # uvicorn re-raises SIGTERM after its graceful shutdown; exiting normally then lets the
+    # embedded server's atexit hook stop PostgreSQL instead of leaving it running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run("stateasset.app:create_app", factory=True, host=host, port=port, log_level="info")
 
 

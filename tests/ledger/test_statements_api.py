@@ -445,3 +445,17 @@ async def test_scoped_staff_consolidate_their_platform_but_not_the_group(
             f"/api/v1/ledger/consolidation/?period={PERIOD}&node={node}", headers=staff
         )
         assert refused.status_code == 404, node
+
+
+async def test_period_board_lists_reporting_entities_only(
+    api: Any, make_entity: Any, chain: dict[str, str]
+) -> None:
+    await make_entity("外部股东", kind="outside")
+    await api(
+        "POST",
+        "/api/v1/ledger/statements/",
+        status=201,
+        json={"entity_id": chain["S"], "period": PERIOD, "items": STATEMENTS["S"]},
+    )
+    board = await api("GET", f"/api/v1/ledger/periods/{PERIOD}")
+    assert [(b["entity_name"], b["state"]) for b in board] == [("城建一公司", "open")]

@@ -816,10 +816,19 @@ async def _consolidating_ancestors(entity_id: UUID, as_of: date) -> list[UUID]:
 async def period_board(
     *, actor: Actor, period: str, entity_ids: list[UUID] | None = None
 ) -> list[PeriodStateRead]:
-    """Every entity in scope with its state for `period` (open when never touched)."""
+    """Every reporting entity in scope with its state for `period` (open when never touched).
+
+    Reporting entities are those that have ever filed a statement or have a state this period;
+    outside holders and agencies that file nothing stay off the board.
+    """
     _period(period, "path.period")
     visible = await visible_entity_ids(actor)
-    entities = await Entity.select(Entity.id, Entity.name).order_by(Entity.name)
+    entities = await Entity.raw(
+        "SELECT e.id, e.name FROM entity e WHERE EXISTS (SELECT 1 FROM statement s "
+        "WHERE s.entity = e.id) OR EXISTS (SELECT 1 FROM period_state p WHERE p.entity = e.id "
+        "AND p.period = {}) ORDER BY e.name",
+        period,
+    )
     states = {
         r["entity"]: r for r in await PeriodState.select().where(PeriodState.period == period)
     }
