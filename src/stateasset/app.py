@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -16,7 +18,6 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.security.jwt import JWTAuth, Token
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
-from swagger_ui_bundle import swagger_ui_path
 
 from stateasset import __version__, db
 from stateasset.audit.controllers import AuditController
@@ -32,6 +33,8 @@ log = structlog.get_logger("stateasset.app")
 
 PUBLIC_PATH_PREFIXES = ("/schema", "/static")
 SWAGGER_ASSETS = "/static/swagger"
+# Swagger UI 5 (OpenAPI 3.1) as shipped inside the swagger-ui-py wheel: served by us, no CDN.
+SWAGGER_UI_DIR = Path(importlib.util.find_spec("swagger_ui").origin).parent / "static"  # type: ignore[arg-type, union-attr]
 
 
 class Health(msgspec.Struct, frozen=True):
@@ -136,7 +139,7 @@ def _request_id_first(app_config: AppConfig) -> AppConfig:
 def _route_handlers() -> list[ControllerRouterHandler]:
     swagger_assets = create_static_files_router(
         path=SWAGGER_ASSETS,
-        directories=[swagger_ui_path],
+        directories=[SWAGGER_UI_DIR],
         opt={"public": True},
         include_in_schema=False,
     )
