@@ -156,3 +156,50 @@ async def test_item_catalogue_has_chinese_labels_and_totals(api: Any) -> None:
     ]
     assert items["revenue"]["flow"] is True
     assert items["cash"]["section"] == "balance_sheet"
+
+
+async def test_stake_history_as_of_and_control_override(
+    api: Any, make_entity: Any, make_stake: Any, db: asyncpg.Connection
+) -> None:
+    group = await make_entity("集团", kind="group")
+    park = await make_entity("园区公司", kind="park_company")
+    stake = await make_stake(group, park, "0.40", valid_from="2020-01-01")
+    ended = await api("POST", f"/api/v1/ledger/stakes/{stake}/end", json={"valid_to": "2024-01-01"})
+    assert ended["valid_to"] == "2024-01-01"
+    await make_stake(group, park, "0.45", valid_from="2024-01-01")
+    in_2023 = await api("GET", f"/api/v1/ledger/entities/{park}/stakes?as_of=2023-06-30")
+    assert [s["economic_share"] for s in in_2023] == ["0.400000"]
+    view = await api("GET", f"/api/v1/ledger/entities/{group}/ownership?as_of=2025-06-30")
+    assert [(r["effective_interest"], r["method"]) for r in view["rows"]] == [(0.45, "equity")]
+    too_short = await api(
+        "POST",
+        "/api/v1/ledger/control-overrides",
+        status=400,
+        json={"entity_id": park, "controlled": True, "reason": "x", "valid_from": "2025-01-01"},
+    )
+    assert too_short["errors"][0]["field"] == "body.reason"
+    await api(
+        "POST",
+        "/api/v1/ledger/control-overrides",
+        status=201,
+        json={
+            "entity_id": park,
+            "controlled": True,
+            "valid_from": "2025-01-01",
+            "reason": "董事会多数席位由集团委派 (board majority appointed by the group)",
+        },
+    )
+    view = await api("GET", f"/api/v1/ledger/entities/{group}/ownership?as_of=2025-06-30")
+    assert [(r["effective_interest"], r["controlled"], r["method"]) for r in view["rows"]] == [
+        (0.45, True, "full")
+    ]
+    earlier = await api("GET", f"/api/v1/ledger/entities/{group}/ownership?as_of=2024-12-31")
+    assert earlier["rows"][0]["method"] == "equity"
+    reason = await db.fetchval(
+        "SELECT reason FROM audit_log WHERE action = 'control_override.create'"
+    )
+    assert reason.startswith("董事会多数席位")
+    audit = await api("GET", f"/api/v1/audit/?object_type=stake&object_id={stake}")
+    assert [r["action"] for r in audit["items"]] == ["stake.end", "stake.create"]
+    assert audit["items"][0]["before"]["valid_to"] is None
+    assert audit["items"][0]["after"]["valid_to"] == "2024-01-01"
