@@ -81,9 +81,12 @@ def _configure_auth(settings: Settings) -> JWTAuth[Actor, Token]:
         try:
             from uuid import UUID
 
-            return await auth_service.get_actor(UUID(token.sub))
+            actor = await auth_service.get_actor(UUID(token.sub))
         except ValueError:
             return None
+        if actor is not None:
+            structlog.contextvars.bind_contextvars(user=actor.username)
+        return actor
 
     return JWTAuth[Actor, Token](
         retrieve_user_handler=retrieve_actor,

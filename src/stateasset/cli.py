@@ -21,7 +21,16 @@ def _serve(host: str, port: int) -> None:
     # uvicorn re-raises SIGTERM after its graceful shutdown; exiting normally then lets the
     # embedded server's atexit hook stop PostgreSQL instead of leaving it running.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run("stateasset.app:create_app", factory=True, host=host, port=port, log_level="info")
+    # Requests are logged by the app with their request id and user; uvicorn's access log would
+    # only repeat them without either.
+    uvicorn.run(
+        "stateasset.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+    )
 
 
 async def _migrate() -> None:

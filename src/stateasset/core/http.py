@@ -71,9 +71,13 @@ class RequestIdMiddleware(ASGIMiddleware):
 
         try:
             await next_app(scope, receive, send_with_id)
+        except Exception as exc:
+            # Rendered by the app's exception handler after this frame; log what it will send.
+            status = getattr(exc, "status_code", 500)
+            raise
         finally:
             log.info("request", method=scope.get("method"), path=scope.get("path"), status=status)
-            structlog.contextvars.unbind_contextvars("request_id")
+            structlog.contextvars.unbind_contextvars("request_id", "user")
             request_id_var.reset(token)
 
 
