@@ -16,7 +16,7 @@ from stateasset.auth.roles import Role
 from stateasset.auth.schemas import Actor
 from stateasset.demo import load_demo
 from stateasset.ledger import compute
-from stateasset.ledger import service as ledger_service
+from stateasset.ledger import consolidation as ledger_consolidation
 from stateasset.ledger.catalogue import TOTALS
 from stateasset.ledger.credit_code import credit_code_problem
 
@@ -243,7 +243,7 @@ async def _check_periods_audit_and_consolidation(db: asyncpg.Connection) -> None
     assert [(a["actor"]) for a in actors] == ["demo-loader"]
     assert report.rows_checked == actors[0]["n"]
 
-    consolidated = await ledger_service.consolidation(
+    consolidated = await ledger_consolidation.consolidation(
         actor=READER, node="group", period="2026-Q2", mode="consolidated"
     )
     items = {i.item: i.consolidated for i in consolidated.items}

@@ -34,6 +34,7 @@ from stateasset.auth.roles import Role
 from stateasset.auth.schemas import Actor, UserCreate
 from stateasset.core.errors import NotFound
 from stateasset.db import engine
+from stateasset.ledger import closing as ledger_closing
 from stateasset.ledger import service as ledger_service
 from stateasset.ledger.catalogue import TOTALS
 from stateasset.ledger.credit_code import ALPHABET, check_character
@@ -770,7 +771,7 @@ async def _load_period(
 ) -> None:
     warnings = 0
     for company in REPORTERS:
-        read = await ledger_service.submit_statement(
+        read = await ledger_closing.submit_statement(
             actor=LOADER,
             data=StatementSubmit(
                 entity_id=ids[company.key],
@@ -781,7 +782,7 @@ async def _load_period(
         warnings += len(read.findings)
         counts["statements"] = counts.get("statements", 0) + 1
     for key, own in lines.items():
-        await ledger_service.put_intercompany(
+        await ledger_closing.put_intercompany(
             actor=LOADER,
             data=IntercompanySubmit(
                 entity_id=ids[key],
@@ -807,7 +808,7 @@ async def _load_period(
             (PeriodAction.validate, [k for k in submitted if k in CURRENT_VALIDATED]),
         ]
     for action, keys in steps:
-        changed = await ledger_service.transition_periods(
+        changed = await ledger_closing.transition_periods(
             actor=LOADER,
             period=period,
             action=action,

@@ -23,7 +23,7 @@ from stateasset.auth.roles import Permission
 from stateasset.auth.schemas import Actor
 from stateasset.core.idempotency import run_once
 from stateasset.core.schemas import MAX_PAGE, Page
-from stateasset.ledger import service
+from stateasset.ledger import closing, consolidation, service
 from stateasset.ledger.catalogue import ITEMS, TOTALS
 from stateasset.ledger.schemas import (
     CatalogueItem,
@@ -226,7 +226,7 @@ class StatementController(Controller):
             actor=request.user.username,
             route="statements.submit",
             payload=data,
-            work=lambda: service.submit_statement(actor=request.user, data=data),
+            work=lambda: closing.submit_statement(actor=request.user, data=data),
         )
 
     @post("/import", operation_id="import_statements", guards=[requires(Permission.ledger_write)])
@@ -244,7 +244,7 @@ class StatementController(Controller):
             actor=request.user.username,
             route="statements.import",
             payload={"filename": filename, "content": content},
-            work=lambda: service.import_statements(
+            work=lambda: closing.import_statements(
                 actor=request.user, data=content, filename=filename
             ),
         )
@@ -257,7 +257,7 @@ class StatementController(Controller):
     )
     async def template(self, request: Reader, period: FromQuery[str]) -> Response[bytes]:
         """The XLSX template for a period: one sheet per entity in your scope, Chinese labels."""
-        content = await service.statement_template(actor=request.user, period=period)
+        content = await closing.statement_template(actor=request.user, period=period)
         return _xlsx(content, f"statement-template-{period}.xlsx")
 
     @get(
@@ -273,7 +273,7 @@ class StatementController(Controller):
         version: FromQuery[int | None] = None,
     ) -> StatementRead:
         """A statement version (the latest by default) with its validation findings."""
-        return await service.get_statement(
+        return await closing.get_statement(
             actor=request.user, entity_id=entity_id, period=period, version=version
         )
 
@@ -295,7 +295,7 @@ class IntercompanyController(Controller):
             actor=request.user.username,
             route="intercompany.put",
             payload=data,
-            work=lambda: service.put_intercompany(actor=request.user, data=data),
+            work=lambda: closing.put_intercompany(actor=request.user, data=data),
         )
 
     @get("/", operation_id="list_intercompany", guards=[requires(Permission.ledger_read)])
@@ -303,7 +303,7 @@ class IntercompanyController(Controller):
         self, request: Reader, period: FromQuery[str], entity_id: FromQuery[UUID | None] = None
     ) -> list[IntercompanyLineRead]:
         """Intercompany lines of a period, for one entity (either side) or all in scope."""
-        return await service.list_intercompany(
+        return await closing.list_intercompany(
             actor=request.user, period=period, entity_id=entity_id
         )
 
@@ -316,7 +316,7 @@ class IntercompanyController(Controller):
         self, request: Reader, period: FromQuery[str], entity_id: FromQuery[UUID | None] = None
     ) -> list[Mismatch]:
         """Pairs whose two sides disagree beyond the tolerance; they block locking."""
-        return await service.mismatches(actor=request.user, period=period, entity_id=entity_id)
+        return await closing.mismatches(actor=request.user, period=period, entity_id=entity_id)
 
 
 class PeriodTransitionRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -332,7 +332,7 @@ class PeriodController(Controller):
     @get("/{period:str}", operation_id="period_board", guards=[requires(Permission.ledger_read)])
     async def board(self, request: Reader, period: FromPath[str]) -> list[PeriodStateRead]:
         """The period board: each entity's state (open, submitted, validated, locked)."""
-        return await service.period_board(actor=request.user, period=period)
+        return await closing.period_board(actor=request.user, period=period)
 
     @post(
         "/{period:str}/transitions",
@@ -344,7 +344,7 @@ class PeriodController(Controller):
         self, request: Reader, period: FromPath[str], data: JSONBody[PeriodTransitionRequest]
     ) -> list[PeriodStateRead]:
         """Submit, validate, lock or (admin, with a reason) reopen: all entities or none."""
-        return await service.transition_periods(
+        return await closing.transition_periods(
             actor=request.user,
             period=period,
             action=data.action,
@@ -367,7 +367,9 @@ class ConsolidationController(Controller):
         mode: FromQuery[str] = "consolidated",
     ) -> ConsolidationRead:
         """合并/汇总: node is group, entity:<id>, platform:<id> or segment:<code>."""
-        return await service.consolidation(actor=request.user, node=node, period=period, mode=mode)
+        return await consolidation.consolidation(
+            actor=request.user, node=node, period=period, mode=mode
+        )
 
     @get("/xlsx", operation_id="consolidation_xlsx", media_type=XLSX)
     async def consolidation_xlsx(
@@ -378,10 +380,10 @@ class ConsolidationController(Controller):
         mode: FromQuery[str] = "consolidated",
     ) -> Response[bytes]:
         """The same report as an Excel workbook with Chinese labels."""
-        report = await service.consolidation(
+        report = await consolidation.consolidation(
             actor=request.user, node=node, period=period, mode=mode
         )
-        content = service.consolidation_workbook(report, await service.entity_names())
+        content = consolidation.consolidation_workbook(report, await service.entity_names())
         return _xlsx(content, f"consolidation-{period}.xlsx")
 
 
