@@ -125,6 +125,20 @@ async def _set_state(
     )
 
 
+# action → (the state it starts from, the state it leads to); reopen is handled apart.
+STEPS: dict[PeriodAction, tuple[str, str]] = {
+    PeriodAction.submit: ("open", "submitted"),
+    PeriodAction.validate: ("submitted", "validated"),
+    PeriodAction.lock: ("validated", "locked"),
+}
+WHO_MAY: dict[PeriodAction, set[Role]] = {
+    PeriodAction.submit: {Role.admin, Role.group_finance, Role.entity_finance},
+    PeriodAction.validate: {Role.admin, Role.group_finance},
+    PeriodAction.lock: {Role.admin, Role.group_finance},
+    PeriodAction.reopen: {Role.admin},
+}
+
+
 async def transition_periods(
     *,
     actor: Actor,
@@ -135,129 +149,114 @@ async def transition_periods(
 ) -> list[PeriodStateRead]:
     """Move many entities' period at once: all succeed, or nothing changes."""
     parsed = period_of(period, "path.period")
+    if actor.role not in WHO_MAY[action]:
+        raise Forbidden(f"role {actor.role.value} may not {action.value} periods")
     if action == PeriodAction.reopen and not reason:
         raise invalid("body.reason", "a reopen needs a reason")
-    if action in (PeriodAction.validate, PeriodAction.lock, PeriodAction.reopen) and (
-        actor.role not in (Role.admin, Role.group_finance)
-        or (action == PeriodAction.reopen and actor.role != Role.admin)
-    ):
-        raise Forbidden(f"role {actor.role.value} may not {action.value} periods")
-    visible = await visible_entity_ids(actor, parsed.end)
     if entity_ids is None:
         # "All" means every entity in scope that reports for this period.
+        visible = await visible_entity_ids(actor, parsed.end)
         reporting = await latest_versions(period)
         entity_ids = sorted((e for e in reporting if visible is None or e in visible), key=str)
     await ensure_visible(actor, entity_ids)
-    problems: list[FieldProblem] = []
-    changed: set[UUID] = set()
     async with engine().transaction():
-        mismatched = await _mismatched_entities(period) if action == PeriodAction.lock else set()
-        for index, entity_id in enumerate(entity_ids):
-            state = await _lock_period_row(entity_id, period)
-            field = f"body.entity_ids[{index}]"
-            if action == PeriodAction.submit:
-                if state != "open":
-                    problems.append(
-                        FieldProblem(field=field, reason=f"{entity_id} is {state}, not open")
-                    )
-                    continue
-                findings = await _latest_findings(entity_id, period)
-                if findings is None:
-                    problems.append(
-                        FieldProblem(
-                            field=field, reason=f"{entity_id} has no statement for {period}"
-                        )
-                    )
-                    continue
-                if errors := [f for f in findings if f.severity == "error"]:
-                    problems.append(
-                        FieldProblem(
-                            field=field,
-                            reason=f"{entity_id} statement has {len(errors)} error(s): "
-                            + "; ".join(f"{f.item} {f.rule}" for f in errors[:5]),
-                        )
-                    )
-                    continue
-                new = "submitted"
-            elif action == PeriodAction.validate:
-                if state != "submitted":
-                    problems.append(
-                        FieldProblem(field=field, reason=f"{entity_id} is {state}, not submitted")
-                    )
-                    continue
-                new = "validated"
-            elif action == PeriodAction.lock:
-                if state != "validated":
-                    problems.append(
-                        FieldProblem(field=field, reason=f"{entity_id} is {state}, not validated")
-                    )
-                    continue
-                if entity_id in mismatched:
-                    problems.append(
-                        FieldProblem(
-                            field=field,
-                            reason=f"{entity_id} has intercompany pairs that do not match; see the mismatch report",
-                        )
-                    )
-                    continue
-                new = "locked"
-            else:  # reopen, cascading to every node that consolidates the entity
-                for target in [entity_id, *await _consolidating_ancestors(entity_id, parsed.end)]:
-                    if target in changed:
-                        continue
-                    current = await _lock_period_row(target, period)
-                    if current == "open":
-                        continue
-                    await _set_state(
-                        actor=actor,
-                        entity_id=target,
-                        period=period,
-                        before=current,
-                        after="open",
-                        action="reopen",
-                        reason=reason
-                        if target == entity_id
-                        else f"cascade from {entity_id}: {reason}",
-                    )
-                    changed.add(target)
-                continue
-            await _set_state(
-                actor=actor,
-                entity_id=entity_id,
-                period=period,
-                before=state,
-                after=new,
-                action=action.value,
-                reason=reason,
-            )
-            changed.add(entity_id)
-        if problems:
-            raise Conflict(
-                f"{len(problems)} of {len(entity_ids)} entities cannot {action.value} {period}; "
-                "nothing was changed",
-                errors=problems,
-            )
+        if action == PeriodAction.reopen:
+            assert reason is not None
+            changed = await _reopen(actor, entity_ids, parsed, reason)
+        else:
+            changed = await _step(actor, entity_ids, period, action, reason)
     return await period_board(actor=actor, period=period, entity_ids=sorted(changed, key=str))
 
 
-async def _consolidating_ancestors(entity_id: UUID, as_of: date) -> list[UUID]:
-    """The controlling chain above `entity_id` up to the group."""
+async def _step(
+    actor: Actor, entity_ids: list[UUID], period: str, action: PeriodAction, reason: str | None
+) -> list[UUID]:
+    """Submit, validate or lock each entity, or raise listing every one that cannot move."""
+    before, after = STEPS[action]
+    mismatched = await _mismatched_entities(period) if action == PeriodAction.lock else set()
+    problems: list[FieldProblem] = []
+    movable: list[tuple[UUID, str]] = []
+    for index, entity_id in enumerate(entity_ids):
+        state = await _lock_period_row(entity_id, period)
+        blocker = None
+        if state != before:
+            blocker = f"{entity_id} is {state}, not {before}"
+        elif action == PeriodAction.submit:
+            blocker = await _submit_blocker(entity_id, period)
+        elif entity_id in mismatched:
+            blocker = (
+                f"{entity_id} has intercompany pairs that do not match; see the mismatch report"
+            )
+        if blocker:
+            problems.append(FieldProblem(field=f"body.entity_ids[{index}]", reason=blocker))
+        else:
+            movable.append((entity_id, state))
+    if problems:
+        raise Conflict(
+            f"{len(problems)} of {len(entity_ids)} entities cannot {action.value} {period}; "
+            "nothing was changed",
+            errors=problems,
+        )
+    for entity_id, state in movable:
+        await _set_state(
+            actor=actor,
+            entity_id=entity_id,
+            period=period,
+            before=state,
+            after=after,
+            action=action.value,
+            reason=reason,
+        )
+    return [entity_id for entity_id, _ in movable]
+
+
+async def _submit_blocker(entity_id: UUID, period: str) -> str | None:
+    findings = await _latest_findings(entity_id, period)
+    if findings is None:
+        return f"{entity_id} has no statement for {period}"
+    if errors := [f for f in findings if f.severity == "error"]:
+        return f"{entity_id} statement has {len(errors)} error(s): " + "; ".join(
+            f"{f.item} {f.rule}" for f in errors[:5]
+        )
+    return None
+
+
+async def _reopen(actor: Actor, entity_ids: list[UUID], period: Period, reason: str) -> set[UUID]:
+    """Reopen each entity and every entity above it that consolidates it (级联重开)."""
+    parents = await _control_parents(period.end)
+    changed: set[UUID] = set()
+    for entity_id in entity_ids:
+        chain = [entity_id]
+        while (up := parents.get(chain[-1])) is not None and up not in chain:
+            chain.append(up)
+        for target in chain:
+            current = await _lock_period_row(target, period.code)
+            if target in changed or current == "open":
+                continue
+            await _set_state(
+                actor=actor,
+                entity_id=target,
+                period=period.code,
+                before=current,
+                after="open",
+                action="reopen",
+                reason=reason if target == entity_id else f"cascade from {entity_id}: {reason}",
+            )
+            changed.add(target)
+    return changed
+
+
+async def _control_parents(as_of: date) -> dict[UUID, UUID]:
+    """Each controlled entity's controlling parent in the group's tree."""
     try:
         root = await group_id()
     except NotFound:
-        return []
-    if root == entity_id:
-        return []
+        return {}
     own = await ownership_frame(root, as_of)
-    parent = {r["entity_id"]: r["parent_id"] for r in own.iter_rows(named=True)}
-    chain: list[UUID] = []
-    current = str(entity_id)
-    while (up := parent.get(current)) is not None:
-        chain.append(UUID(up))
-        if up == str(root):
-            break
-        current = up
-    return chain
+    return {
+        UUID(r["entity_id"]): UUID(r["parent_id"])
+        for r in own.filter(pl.col("parent_id").is_not_null()).iter_rows(named=True)
+    }
 
 
 async def period_board(
