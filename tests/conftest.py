@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,6 +145,40 @@ async def login_as(client: AsyncTestClient, db: asyncpg.Connection) -> Login:
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     return _login
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(db: asyncpg.Connection, database_url: str, tmp_path: Path) -> Iterator[str]:
+    """The real app under uvicorn on a free loopback port, over emptied tables."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": database_url}
+    log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "stateasset.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError((tmp_path / "server.log").read_text())
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
 
 
 def problem(response: Any) -> dict[str, Any]:

@@ -93,7 +93,7 @@ async def test_5000_rows_with_three_bad_cells_then_the_corrected_file(
     upload = await client.post(
         "/api/v1/ledger/statements/import",
         headers=admin,
-        files={"data": ("q3.xlsx", _workbook(bad), "application/octet-stream")},
+        files={"file": ("q3.xlsx", _workbook(bad), "application/octet-stream")},
     )
     assert upload.status_code == 422
     body = problem(upload)
@@ -106,7 +106,7 @@ async def test_5000_rows_with_three_bad_cells_then_the_corrected_file(
     good = await client.post(
         "/api/v1/ledger/statements/import",
         headers=admin,
-        files={"data": ("q3.xlsx", _workbook({}), "application/octet-stream")},
+        files={"file": ("q3.xlsx", _workbook({}), "application/octet-stream")},
     )
     assert good.status_code == 201, good.text
     report = good.json()
@@ -131,7 +131,7 @@ async def test_rule_failures_in_an_upload_block_it_whole(
     upload = await client.post(
         "/api/v1/ledger/statements/import",
         headers=admin,
-        files={"data": ("q3.csv", "\n".join(lines).encode(), "text/csv")},
+        files={"file": ("q3.csv", "\n".join(lines).encode(), "text/csv")},
     )
     assert upload.status_code == 422
     fields = {e["field"] for e in problem(upload)["errors"]}
@@ -157,3 +157,13 @@ async def test_template_has_a_sheet_per_entity_with_chinese_labels(
     }
     assert labels["total_assets"] == "资产总计"
     assert labels["state_capital"] == "国有资本"
+
+
+async def test_an_upload_without_a_file_is_400_naming_the_field(
+    client: AsyncTestClient, admin: Any
+) -> None:
+    response = await client.post(
+        "/api/v1/ledger/statements/import", headers=admin, files={"other": ("x.txt", b"x")}
+    )
+    assert response.status_code == 400
+    assert problem(response)["errors"][0]["field"] == "body.file"

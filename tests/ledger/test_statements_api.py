@@ -273,7 +273,7 @@ async def test_locked_period_refuses_every_write_and_keeps_the_data(
     upload = await client.post(
         "/api/v1/ledger/statements/import",
         headers=admin,
-        files={"data": ("q3.csv", csv.encode(), "text/csv")},
+        files={"file": ("q3.csv", csv.encode(), "text/csv")},
     )
     assert upload.status_code == 409
     again = await client.post(url, headers=admin, json={"action": "submit"})

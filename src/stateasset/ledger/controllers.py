@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
@@ -62,6 +63,13 @@ IdempotencyKey = Annotated[
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)]
 Offset = Annotated[int, QueryParameter(ge=0)]
 Reader = Request[Actor, Any, Any]
+
+
+@dataclass
+class StatementUpload:
+    """The multipart form of an upload: one file field named `file` (.xlsx or .csv)."""
+
+    file: UploadFile
 
 
 def _xlsx(content: bytes, filename: str) -> Response[bytes]:
@@ -233,12 +241,12 @@ class StatementController(Controller):
     async def import_file(
         self,
         request: Reader,
-        data: MultipartBody[UploadFile],
+        data: MultipartBody[StatementUpload],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ImportReport]:
         """Upload XLSX or CSV statements: every error is listed and nothing is stored unless all pass."""
-        content = await data.read()
-        filename = data.filename or "upload.xlsx"
+        content = await data.file.read()
+        filename = data.file.filename or "upload.xlsx"
         return await run_once(
             key=idempotency_key,
             actor=request.user.username,
