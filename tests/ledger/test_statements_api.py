@@ -5,6 +5,7 @@ The consolidation figures are worked out by hand in `test_consolidation_worked_b
 
 from __future__ import annotations
 
+import asyncio
 import io
 from decimal import Decimal
 from typing import Any
@@ -459,3 +460,16 @@ async def test_period_board_lists_reporting_entities_only(
     )
     board = await api("GET", f"/api/v1/ledger/periods/{PERIOD}")
     assert [(b["entity_name"], b["state"]) for b in board] == [("城建一公司", "open")]
+
+
+async def test_concurrent_requests_with_one_key_write_once(
+    client: AsyncTestClient, admin: Any, chain: dict[str, str], db: asyncpg.Connection
+) -> None:
+    body = {"entity_id": chain["S"], "period": PERIOD, "items": STATEMENTS["S"]}
+    headers = {**admin, "Idempotency-Key": "double-click"}
+    responses = await asyncio.gather(
+        *[client.post("/api/v1/ledger/statements/", headers=headers, json=body) for _ in range(4)]
+    )
+    assert [r.status_code for r in responses] == [201] * 4
+    assert len({r.text for r in responses}) == 1
+    assert await db.fetchval("SELECT count(*) FROM statement") == 1
