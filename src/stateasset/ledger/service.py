@@ -281,7 +281,13 @@ async def list_entities(
     if second_level is not None:
         where.append(Entity.second_level == second_level)
     if search:
-        where.append((Entity.name.ilike(f"%{search}%")) | (Entity.credit_code == search.upper()))
+        # Staff know companies by their short names (城建投) as often as by their full names.
+        pattern = f"%{search}%"
+        where.append(
+            Entity.name.ilike(pattern)
+            | Entity.short_name.ilike(pattern)
+            | (Entity.credit_code == search.upper())
+        )
     visible = await visible_entity_ids(actor)
     if visible is not None:
         where.append(Entity.id.is_in(list(visible) or [uuid4()]))
