@@ -17,6 +17,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from stateasset.demo import DEMO_PASSWORD, load_demo
+from stateasset.ledger.catalogue import TOTALS
 
 PERIOD = "2026-Q3"
 
