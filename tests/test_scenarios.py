@@ -215,16 +215,7 @@ def _rebalance(book: openpyxl.Workbook) -> bytes:
         value = sheet.cell(row=rows[item], column=3).value
         return Decimal(repr(value)) if value is not None else Decimal(0)
 
-    parts = [
-        "cash",
-        "receivables",
-        "inventory",
-        "long_term_equity_investment",
-        "investment_property",
-        "fixed_assets",
-        "construction_in_progress",
-        "intangible_assets",
-    ]
+    parts = [part for part in TOTALS["total_assets"] if part != "other_assets"]
     other = amount("total_assets") - sum((amount(p) for p in parts), Decimal(0))
     sheet.cell(row=rows["other_assets"], column=3, value=float(other))
     buffer = io.BytesIO()
