@@ -473,3 +473,54 @@ async def test_concurrent_requests_with_one_key_write_once(
     assert [r.status_code for r in responses] == [201] * 4
     assert len({r.text for r in responses}) == 1
     assert await db.fetchval("SELECT count(*) FROM statement") == 1
+
+
+async def test_ownership_cannot_change_inside_a_locked_period(
+    api: Any, make_entity: Any, chain: dict[str, str], db: asyncpg.Connection
+) -> None:
+    await _submit_all(api, chain)
+    await _matched_lines(api, chain)
+    url = f"/api/v1/ledger/periods/{PERIOD}/transitions"
+    for action in ("submit", "validate", "lock"):
+        await api("POST", url, json={"action": action})
+    outsider = await make_entity("外部投资人", kind="outside")
+    backdated = await api(
+        "POST",
+        "/api/v1/ledger/stakes",
+        status=409,
+        json={
+            "holder_id": outsider,
+            "held_id": chain["S"],
+            "economic_share": "0.1",
+            "valid_from": "2025-09-30",
+        },
+    )
+    assert backdated["locked_periods"] == [PERIOD]
+    stake = await db.fetchval("SELECT id FROM stake WHERE held = $1::uuid", chain["S"])
+    await api(
+        "POST", f"/api/v1/ledger/stakes/{stake}/end", status=409, json={"valid_to": "2025-08-01"}
+    )
+    await api(
+        "POST",
+        "/api/v1/ledger/control-overrides",
+        status=409,
+        json={
+            "entity_id": chain["S"],
+            "controlled": False,
+            "valid_from": "2025-07-01",
+            "reason": "backdated judgement",
+        },
+    )
+    assert await db.fetchval("SELECT count(*) FROM stake") == 2
+    # After the locked quarter, ownership moves freely.
+    await api(
+        "POST",
+        "/api/v1/ledger/stakes",
+        status=201,
+        json={
+            "holder_id": outsider,
+            "held_id": chain["S"],
+            "economic_share": "0.1",
+            "valid_from": "2025-10-01",
+        },
+    )

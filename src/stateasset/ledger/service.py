@@ -45,6 +45,7 @@ from stateasset.ledger.schemas import (
 from stateasset.ledger.tables import (
     ControlOverride,
     Entity,
+    PeriodState,
     Stake,
 )
 from stateasset.settings import get_settings
@@ -449,6 +450,26 @@ def _share_problems(data: StakeCreate) -> list[FieldProblem]:
     return problems
 
 
+async def _refuse_change_in_locked_periods(entity_ids: list[UUID], effective: date) -> None:
+    """409 when an ownership change from `effective` on would alter a locked period.
+
+    Locked periods are immutable: their ownership, and so their consolidation, must not move.
+    """
+    rows = await PeriodState.select(PeriodState.entity, PeriodState.period).where(
+        PeriodState.entity.is_in(entity_ids), PeriodState.state == "locked"
+    )
+    touched = sorted(
+        (r["period"], r["entity"]) for r in rows if parse_period(r["period"]).end >= effective
+    )
+    if touched:
+        period, entity_id = touched[-1]
+        raise Conflict(
+            f"a change effective {effective.isoformat()} would alter locked period {period} of "
+            f"entity {entity_id}; date it after that period or have an admin reopen it",
+            extra={"locked_periods": sorted({p for p, _ in touched})},
+        )
+
+
 async def create_stake(*, actor: Actor, data: StakeCreate) -> StakeRead:
     if problems := _share_problems(data):
         raise Invalid("the shares are out of range", errors=problems)
@@ -464,6 +485,7 @@ async def create_stake(*, actor: Actor, data: StakeCreate) -> StakeRead:
         ):
             if not await Entity.exists().where(Entity.id == entity_id):
                 raise invalid(field, f"entity {entity_id} does not exist")
+        await _refuse_change_in_locked_periods([data.holder_id, data.held_id], data.valid_from)
         # One writer per held entity at a time, so two stakes cannot both squeeze under 100%.
         await Stake.raw("SELECT pg_advisory_xact_lock(hashtext({}))", f"stake:{data.held_id}")
         await _check_total_held(
@@ -502,6 +524,7 @@ async def end_stake(*, actor: Actor, stake_id: UUID, valid_to: date) -> StakeRea
             raise invalid("body.valid_to", "must be after the stake's valid_from")
         if row["valid_to"] is not None and row["valid_to"] <= valid_to:
             raise Conflict(f"the stake already ended on {row['valid_to']}")
+        await _refuse_change_in_locked_periods([row["holder"], row["held"]], valid_to)
         before = _stake_read(row)
         await Stake.update({Stake.valid_to: valid_to}).where(Stake.id == stake_id)
         after = _stake_read(await Stake.select().where(Stake.id == stake_id).first())
@@ -539,6 +562,7 @@ async def create_control_override(
     async with engine().transaction():
         if not await Entity.exists().where(Entity.id == data.entity_id):
             raise invalid("body.entity_id", f"entity {data.entity_id} does not exist")
+        await _refuse_change_in_locked_periods([data.entity_id], data.valid_from)
         override = ControlOverride(
             id=uuid4(),
             entity=data.entity_id,
