@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 import jwt
+import pytest
 from litestar.testing import AsyncTestClient
 
 from stateasset.settings import get_settings
@@ -86,3 +87,25 @@ async def test_entity_finance_must_name_its_entity(
     )
     assert response.status_code == 422
     assert problem(response)["errors"][0]["field"] == "body.entity_id"
+
+
+def test_cli_create_user_then_sign_in(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    import asyncio
+
+    from stateasset.auth import service
+    from stateasset.cli import main
+
+    async def reset() -> None:
+        conn = await asyncpg.connect(database_url)
+        await conn.execute("TRUNCATE app_user CASCADE")
+        await conn.close()
+
+    asyncio.run(reset())
+    monkeypatch.setenv("STATEASSET_NEW_PASSWORD", "a long cli password")
+    assert main(["create-user", "ops", "--role", "admin", "--display-name", "运维"]) == 0
+    assert "created ops (admin)" in capsys.readouterr().out
+    actor = asyncio.run(service.authenticate("ops", "a long cli password"))
+    assert actor is not None and actor.role == "admin"
+    assert asyncio.run(service.authenticate("ops", "wrong password")) is None
