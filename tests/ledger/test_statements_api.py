@@ -121,6 +121,9 @@ async def test_statement_versions_and_findings(api: Any, chain: dict[str, str]) 
     assert second["version"] == 2
     old = await api("GET", f"/api/v1/ledger/statements/{chain['S']}/{PERIOD}?version=1")
     assert old["version"] == 1
+    # What a submit answers is what a later read returns, but for the version.
+    assert {**old, "version": 1} == {**first, "version": 1}
+    assert (old["entity_id"], old["period"], old["created_by"]) == (chain["S"], PERIOD, "admin")
 
 
 async def test_unbalanced_statement_is_refused_naming_item_and_rule(

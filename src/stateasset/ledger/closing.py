@@ -16,7 +16,7 @@ from stateasset.audit import service as audit
 from stateasset.auth.roles import Role
 from stateasset.auth.schemas import Actor
 from stateasset.core.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound, invalid
-from stateasset.core.money import money_problem
+from stateasset.core.money import CENT, money_problem
 from stateasset.db import engine
 from stateasset.ledger import compute, importer, rules
 from stateasset.ledger.catalogue import ITEM_BY_CODE, Period, label, parse_period
@@ -313,6 +313,17 @@ def _check_items(items: dict[str, Decimal], prefix: str) -> list[FieldProblem]:
     return problems
 
 
+STATEMENT_SCHEMA: dict[str, pl.DataType] = {
+    "entity_id": pl.String(),
+    "period": pl.String(),
+    "item": pl.String(),
+    "amount": compute.MONEY,
+}
+"""Statements in long form, as `rules.check_statements` and `compute` take them."""
+
+_ITEM_ORDER = {code: index for index, code in enumerate(ITEM_BY_CODE)}
+
+
 def _statement_frame(entity_id: UUID, period: str, items: dict[str, Decimal]) -> pl.DataFrame:
     return pl.DataFrame(
         {
@@ -321,13 +332,18 @@ def _statement_frame(entity_id: UUID, period: str, items: dict[str, Decimal]) ->
             "item": list(items),
             "amount": list(items.values()),
         },
-        schema={
-            "entity_id": pl.String,
-            "period": pl.String,
-            "item": pl.String,
-            "amount": compute.MONEY,
-        },
+        schema=STATEMENT_SCHEMA,
     )
+
+
+async def statement_lines_frame(statement_ids: list[UUID]) -> pl.DataFrame:
+    """The lines of these statement versions in long form (STATEMENT_SCHEMA)."""
+    rows = await StatementLine.raw(
+        "SELECT s.entity::text AS entity_id, s.period, l.item, l.amount FROM statement_line l "
+        "JOIN statement s ON s.id = l.statement WHERE l.statement = ANY({}::uuid[])",
+        statement_ids,
+    )
+    return pl.DataFrame(rows, schema=STATEMENT_SCHEMA, orient="row")
 
 
 async def latest_versions(period: str, entity_ids: list[UUID] | None = None) -> dict[UUID, dict]:
@@ -359,21 +375,7 @@ async def _earlier_in_year(entity_ids: list[UUID], period: Period) -> pl.DataFra
             ids.append(r["id"])
     if not ids:
         return None
-    lines = await StatementLine.raw(
-        "SELECT s.entity::text AS entity_id, s.period, l.item, l.amount FROM statement_line l "
-        "JOIN statement s ON s.id = l.statement WHERE l.statement = ANY({}::uuid[])",
-        ids,
-    )
-    return pl.DataFrame(
-        lines,
-        schema={
-            "entity_id": pl.String,
-            "period": pl.String,
-            "item": pl.String,
-            "amount": compute.MONEY,
-        },
-        orient="row",
-    )
+    return await statement_lines_frame(ids)
 
 
 def _findings(frame: pl.DataFrame) -> list[Finding]:
@@ -414,8 +416,8 @@ async def _lines(statement_id: UUID) -> dict[str, Decimal]:
 
 async def _store_statement(
     *, actor: Actor, entity_id: UUID, period: str, items: dict[str, Decimal], source: str
-) -> int:
-    """Write the next version of a statement; the caller holds the transaction."""
+) -> Statement:
+    """Write the next version of a statement (left open); the caller holds the transaction."""
     state = await ensure_writable(entity_id, period)
     rows = await Statement.raw(
         "SELECT coalesce(max(version), 0) + 1 AS next FROM statement WHERE entity = {} AND period = {}",
@@ -424,17 +426,16 @@ async def _store_statement(
     )
     version = rows[0]["next"]
     statement_id = uuid4()
-    await Statement.insert(
-        Statement(
-            id=statement_id,
-            entity=entity_id,
-            period=period,
-            version=version,
-            source=source,
-            created_at=utc_now(),
-            created_by=actor.username,
-        )
+    statement = Statement(
+        id=statement_id,
+        entity=entity_id,
+        period=period,
+        version=version,
+        source=source,
+        created_at=utc_now(),
+        created_by=actor.username,
     )
+    await Statement.insert(statement)
     if items:
         await StatementLine.insert(
             *[
@@ -459,7 +460,7 @@ async def _store_statement(
         object_id=f"{entity_id}/{period}/v{version}",
         after={"source": source, "items": {k: str(v) for k, v in sorted(items.items())}},
     )
-    return version
+    return statement
 
 
 async def submit_statement(*, actor: Actor, data: StatementSubmit) -> StatementRead:
@@ -468,7 +469,8 @@ async def submit_statement(*, actor: Actor, data: StatementSubmit) -> StatementR
     await ensure_visible(actor, [data.entity_id])
     if problems := _check_items(data.items, "body.items"):
         raise Invalid(f"{len(problems)} item(s) are invalid", errors=problems)
-    frame = _statement_frame(data.entity_id, data.period, data.items)
+    items = {code: amount.quantize(CENT) for code, amount in data.items.items()}  # as stored
+    frame = _statement_frame(data.entity_id, data.period, items)
     async with engine().transaction():
         await entity_row(data.entity_id)
         findings = await check(frame, period)
@@ -480,16 +482,15 @@ async def submit_statement(*, actor: Actor, data: StatementSubmit) -> StatementR
                     for f in errors
                 ],
             )
-        version = await _store_statement(
+        stored = await _store_statement(
             actor=actor,
             entity_id=data.entity_id,
             period=data.period,
-            items=data.items,
+            items=items,
             source="api",
         )
-    return await get_statement(
-        actor=actor, entity_id=data.entity_id, period=data.period, version=version
-    )
+    # Answer from what was just checked and stored rather than reading it all back.
+    return _statement_read(stored, items, findings, state="open")
 
 
 async def get_statement(
@@ -506,17 +507,23 @@ async def get_statement(
         raise NotFound(f"no statement for entity {entity_id} and period {period}")
     items = await _lines(row["id"])
     findings = await check(_statement_frame(entity_id, period, items), parsed)
+    return _statement_read(Statement(**row), items, findings, state=await _state(entity_id, period))
+
+
+def _statement_read(
+    statement: Statement, items: dict[str, Decimal], findings: list[Finding], *, state: str
+) -> StatementRead:
     return StatementRead(
-        entity_id=entity_id,
-        period=period,
-        version=row["version"],
-        source=row["source"],
-        created_at=row["created_at"],
-        created_by=row["created_by"],
-        state=await _state(entity_id, period),
+        entity_id=statement.entity,
+        period=statement.period,
+        version=statement.version,
+        source=statement.source,
+        created_at=statement.created_at,
+        created_by=statement.created_by,
+        state=state,
         lines=[
-            StatementLineRead(item=k, label=label(k), amount=v)
-            for k, v in sorted(items.items(), key=lambda kv: list(ITEM_BY_CODE).index(kv[0]))
+            StatementLineRead(item=code, label=label(code), amount=items[code])
+            for code in sorted(items, key=_ITEM_ORDER.__getitem__)
         ],
         findings=findings,
     )

@@ -15,7 +15,7 @@ from stateasset.auth.schemas import Actor
 from stateasset.core.errors import invalid
 from stateasset.ledger import compute
 from stateasset.ledger.catalogue import ITEM_BY_CODE, label
-from stateasset.ledger.closing import intercompany_frame, latest_versions
+from stateasset.ledger.closing import intercompany_frame, latest_versions, statement_lines_frame
 from stateasset.ledger.schemas import (
     SEGMENT_LABELS,
     ConsolidationRead,
@@ -36,7 +36,6 @@ from stateasset.ledger.service import (
 )
 from stateasset.ledger.tables import (
     Entity,
-    StatementLine,
 )
 
 # ------------------------------------------------------------------------------------------
@@ -47,21 +46,7 @@ async def _statements_frame(
     period: str, entity_ids: list[UUID]
 ) -> tuple[pl.LazyFrame, dict[UUID, int]]:
     latest = await latest_versions(period, entity_ids)
-    if not latest:
-        empty = pl.DataFrame(
-            schema={"entity_id": pl.String, "item": pl.String, "amount": compute.MONEY}
-        )
-        return empty.lazy(), {}
-    rows = await StatementLine.raw(
-        "SELECT s.entity::text AS entity_id, l.item, l.amount FROM statement_line l "
-        "JOIN statement s ON s.id = l.statement WHERE l.statement = ANY({}::uuid[])",
-        [r["id"] for r in latest.values()],
-    )
-    frame = pl.DataFrame(
-        rows,
-        schema={"entity_id": pl.String, "item": pl.String, "amount": compute.MONEY},
-        orient="row",
-    )
+    frame = await statement_lines_frame([r["id"] for r in latest.values()])
     return frame.lazy(), {e: r["version"] for e, r in latest.items()}
 
 
