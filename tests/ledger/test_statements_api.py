@@ -111,6 +111,19 @@ async def _matched_lines(api: Any, ids: dict[str, str]) -> None:
     await _lines(api, ids, "S", [("P", "cost", "40"), ("P", "equity", "300")])
 
 
+TRANSITIONS = f"/api/v1/ledger/periods/{PERIOD}/transitions"
+
+
+async def _close_quarter(api: Any, ids: dict[str, str]) -> str:
+    """File, match, then submit, validate and lock the quarter for all three; the URL back."""
+    await _submit_all(api, ids)
+    await _matched_lines(api, ids)
+    for action in ("submit", "validate", "lock"):
+        states = await api("POST", TRANSITIONS, json={"action": action})
+        assert {s["entity_id"] for s in states} == set(ids.values())
+    return TRANSITIONS
+
+
 async def test_statement_versions_and_findings(api: Any, chain: dict[str, str]) -> None:
     body = {"entity_id": chain["S"], "period": PERIOD, "items": STATEMENTS["S"]}
     first = await api("POST", "/api/v1/ledger/statements/", json=body, status=201)
@@ -248,12 +261,7 @@ async def test_intercompany_mismatch_is_reported_and_blocks_lock(
 async def test_locked_period_refuses_every_write_and_keeps_the_data(
     client: AsyncTestClient, api: Any, admin: Any, chain: dict[str, str], db: asyncpg.Connection
 ) -> None:
-    await _submit_all(api, chain)
-    await _matched_lines(api, chain)
-    url = f"/api/v1/ledger/periods/{PERIOD}/transitions"
-    for action in ("submit", "validate", "lock"):
-        states = await api("POST", url, json={"action": action})
-        assert len(states) == 3
+    url = await _close_quarter(api, chain)
     snapshot = await db.fetch(
         "SELECT s.entity, s.version, l.item, l.amount FROM statement s "
         "JOIN statement_line l ON l.statement = s.id ORDER BY 1, 2, 3"
@@ -300,11 +308,7 @@ async def _code(db: asyncpg.Connection, entity_id: str) -> str:
 async def test_reopen_needs_admin_and_a_reason_and_cascades_upwards(
     client: AsyncTestClient, api: Any, login_as: Any, chain: dict[str, str], db: asyncpg.Connection
 ) -> None:
-    await _submit_all(api, chain)
-    await _matched_lines(api, chain)
-    url = f"/api/v1/ledger/periods/{PERIOD}/transitions"
-    for action in ("submit", "validate", "lock"):
-        await api("POST", url, json={"action": action})
+    url = await _close_quarter(api, chain)
     finance = await login_as("group_finance")
     by_finance = await client.post(
         url,
@@ -481,11 +485,7 @@ async def test_concurrent_requests_with_one_key_write_once(
 async def test_ownership_cannot_change_inside_a_locked_period(
     api: Any, make_entity: Any, chain: dict[str, str], db: asyncpg.Connection
 ) -> None:
-    await _submit_all(api, chain)
-    await _matched_lines(api, chain)
-    url = f"/api/v1/ledger/periods/{PERIOD}/transitions"
-    for action in ("submit", "validate", "lock"):
-        await api("POST", url, json={"action": action})
+    await _close_quarter(api, chain)
     outsider = await make_entity("外部投资人", kind="outside")
     backdated = await api(
         "POST",
