@@ -38,12 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # bench/ is not a package: the baseline sits beside this script.
 import reference
 
-from stateasset.ledger import compute
+from stateasset.core.money import MONEY
 from stateasset.ledger.catalogue import ITEMS, TOTALS
+from stateasset.ledger.compute import consolidation as consolidation_calc
+from stateasset.ledger.compute import ownership as ownership_calc
 
 T = TypeVar("T")
 
-MONEY = compute.MONEY
 AS_OF = dt.date(2025, 12, 31)
 PLATFORMS = ("城建投", "交通投", "水投", "文旅投", "产业投")
 MAX_DEPTH = 6
@@ -314,12 +315,14 @@ def main(argv: list[str] | None = None) -> int:
 
     # --- Polars --------------------------------------------------------------------------
     stakes = as_of(group.stakes, AS_OF)
-    t_own, own = best_of(args.repeats, lambda: compute.ownership(stakes, group.root).collect())
+    t_own, own = best_of(
+        args.repeats, lambda: ownership_calc.ownership(stakes, group.root).collect()
+    )
 
-    def consolidate_all() -> dict[str, compute.Consolidation]:
+    def consolidate_all() -> dict[str, consolidation_calc.Consolidation]:
         own_lazy = own.lazy()
         return {
-            p: compute.consolidate(
+            p: consolidation_calc.consolidate(
                 group.statements[p].lazy(), group.lines[p].lazy(), own_lazy, group.root
             )
             for p in periods
@@ -361,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     # --- Agreement ---------------------------------------------------------------------------
     controlled = own.filter(pl.col("controlled"))["entity_id"].to_list()
     assert sorted({group.root, *controlled}) == members, "control sets differ"
-    checked = ("total_assets", *compute.EXTRA_ITEMS)
+    checked = ("total_assets", *consolidation_calc.EXTRA_ITEMS)
     for p in base_periods:
         got = {r[0]: r[3] for r in results[p].items.iter_rows()}
         want = ref_results[p]

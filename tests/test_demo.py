@@ -15,9 +15,9 @@ from stateasset.audit.service import verify_chain
 from stateasset.auth.roles import Role
 from stateasset.auth.schemas import Actor
 from stateasset.demo import load_demo
-from stateasset.ledger import compute
 from stateasset.ledger import consolidation as ledger_consolidation
 from stateasset.ledger.catalogue import TOTALS
+from stateasset.ledger.compute import consolidation as consolidation_calc
 from stateasset.ledger.credit_code import credit_code_problem
 
 PERIODS = ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"]
@@ -187,7 +187,7 @@ async def _check_intercompany(db: asyncpg.Connection) -> None:
                 "amount": pl.Decimal(38, 2),
             },
         )
-        found = compute.intercompany_mismatches(frame.lazy(), Decimal("0.01")).collect()
+        found = consolidation_calc.intercompany_mismatches(frame.lazy(), Decimal("0.01")).collect()
         if period != "2026-Q3":
             assert found.height == 0, (period, found)
         else:

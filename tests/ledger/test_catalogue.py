@@ -9,16 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stateasset.ledger.catalogue import (
-    ITEM_BY_CODE,
-    ITEMS,
-    TOTALS,
-    Period,
-    label,
-    parse_period,
-    periods_of_year,
-    previous_in_year,
-)
+from stateasset.core.periods import Period, parse_period, periods_of_year, previous_in_year
+from stateasset.ledger.catalogue import ITEM_BY_CODE, ITEMS, TOTALS, label
 
 # DOMAIN.md §3, in its order, with its labels (the two unlabelled cash-flow lines use the
 # standard 现金流量表 captions).

@@ -20,16 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from stateasset.ledger import compute
-from stateasset.ledger.compute import (
-    MONEY,
-    aggregate,
-    consolidate,
-    control,
-    effective_interest,
-    intercompany_mismatches,
-    ownership,
-)
+from stateasset.core.money import MONEY, round_half_up
+from stateasset.ledger.compute import consolidation as consolidation_calc
+from stateasset.ledger.compute.consolidation import aggregate, consolidate, intercompany_mismatches
+from stateasset.ledger.compute.ownership import control, effective_interest, ownership
 
 PROPERTY = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -107,7 +101,7 @@ def interests(stakes: pl.LazyFrame, root: str) -> dict[str, float]:
     return dict(frame.iter_rows())
 
 
-def consolidated(result: compute.Consolidation) -> dict[str, Decimal]:
+def consolidated(result: consolidation_calc.Consolidation) -> dict[str, Decimal]:
     return {item: value for item, _, _, value in result.items.iter_rows()}
 
 
@@ -378,7 +372,7 @@ GROUP_LINES = [
 ]
 
 
-def group_consolidation(members: list[str] | None = None) -> compute.Consolidation:
+def group_consolidation(members: list[str] | None = None) -> consolidation_calc.Consolidation:
     return consolidate(
         statements_frame(GROUP_STATEMENTS),
         lines_frame(GROUP_LINES),
@@ -526,7 +520,7 @@ def test_round_half_up_helper_on_decimals() -> None:
         yuan("1.004"),
     ]
     frame = pl.DataFrame({"v": values}, schema={"v": pl.Decimal(38, 3)})
-    got = frame.select(compute.round_half_up(pl.col("v")))["v"].to_list()
+    got = frame.select(round_half_up(pl.col("v")))["v"].to_list()
     want = [v.quantize(yuan("0.01"), rounding=ROUND_HALF_UP) for v in values]
     assert want == [
         yuan("0.01"),
@@ -657,7 +651,7 @@ def groups(draw: st.DrawFn, *, balanced: bool = False) -> GroupCase:
     return stakes, statements, lines
 
 
-def run_group(group: GroupCase) -> tuple[compute.Consolidation, pl.DataFrame]:
+def run_group(group: GroupCase) -> tuple[consolidation_calc.Consolidation, pl.DataFrame]:
     stakes, statements, lines = group
     own = ownership(stakes_frame(stakes), "N0").collect()
     result = consolidate(
@@ -736,7 +730,7 @@ def test_polars_agrees_with_the_plain_python_reference(group: GroupCase) -> None
         result.members,
     )
     got_items = {r[0]: r[1:] for r in result.items.iter_rows()}
-    assert got_items.keys() == want.items.keys() | set(compute.EXTRA_ITEMS)
+    assert got_items.keys() == want.items.keys() | set(consolidation_calc.EXTRA_ITEMS)
     for item, triple in want.items.items():
         assert got_items[item] == triple
     for item, value in want.extras.items():

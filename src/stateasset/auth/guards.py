@@ -20,7 +20,7 @@ def requires(permission: Permission) -> Guard:
         actor = connection.scope.get("user")
         if not isinstance(actor, Actor):
             raise NotAuthorizedException("Sign in first")
-        if permission not in ROLE_PERMISSIONS[actor.role]:
+        if not allowed(actor, permission):
             raise PermissionDeniedException(
                 f"role {actor.role.value} does not have permission {permission.value}"
             )
@@ -36,3 +36,8 @@ def route_permission(handler: BaseRouteHandler) -> Permission | None:
         if (permission := getattr(guard, "permission", None)) is not None:
             return permission
     return None
+
+
+def allowed(actor: Actor, permission: Permission) -> bool:
+    """Whether `actor` holds `permission`: the one check services make, never a role name."""
+    return permission in ROLE_PERMISSIONS[actor.role]

@@ -15,11 +15,14 @@ import polars as pl
 from stateasset.audit import service as audit
 from stateasset.auth.roles import Role
 from stateasset.auth.schemas import Actor
+from stateasset.core.clock import utc_now
 from stateasset.core.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound, invalid
-from stateasset.core.money import CENT, money_problem
+from stateasset.core.money import CENT, MONEY, money_problem
+from stateasset.core.periods import Period, parse_period, period_of
 from stateasset.db import engine
-from stateasset.ledger import compute, importer, rules
-from stateasset.ledger.catalogue import ITEM_BY_CODE, Period, label, parse_period
+from stateasset.ledger import importer, rules
+from stateasset.ledger.catalogue import ITEM_BY_CODE, label
+from stateasset.ledger.compute import consolidation as consolidation_calc
 from stateasset.ledger.schemas import (
     EntityKind,
     Finding,
@@ -39,8 +42,6 @@ from stateasset.ledger.service import (
     entity_row,
     group_id,
     ownership_frame,
-    period_of,
-    utc_now,
     visible_entity_ids,
 )
 from stateasset.ledger.tables import (
@@ -317,7 +318,7 @@ STATEMENT_SCHEMA: dict[str, pl.DataType] = {
     "entity_id": pl.String(),
     "period": pl.String(),
     "item": pl.String(),
-    "amount": compute.MONEY,
+    "amount": MONEY,
 }
 """Statements in long form, as `rules.check_statements` and `compute` take them."""
 
@@ -651,7 +652,7 @@ async def intercompany_frame(period: str) -> pl.LazyFrame:
             "entity_id": pl.String,
             "partner_id": pl.String,
             "kind": pl.String,
-            "amount": compute.MONEY,
+            "amount": MONEY,
         },
         orient="row",
     ).lazy()
@@ -659,7 +660,9 @@ async def intercompany_frame(period: str) -> pl.LazyFrame:
 
 async def _mismatch_frame(period: str) -> pl.DataFrame:
     tolerance = Decimal(get_settings().intercompany_tolerance)
-    return compute.intercompany_mismatches(await intercompany_frame(period), tolerance).collect()
+    return consolidation_calc.intercompany_mismatches(
+        await intercompany_frame(period), tolerance
+    ).collect()
 
 
 async def _mismatched_entities(period: str) -> set[UUID]:

@@ -13,9 +13,10 @@ import xlsxwriter
 
 from stateasset.auth.schemas import Actor
 from stateasset.core.errors import invalid
-from stateasset.ledger import compute
+from stateasset.core.periods import period_of
 from stateasset.ledger.catalogue import ITEM_BY_CODE, label
 from stateasset.ledger.closing import intercompany_frame, latest_versions, statement_lines_frame
+from stateasset.ledger.compute import consolidation as consolidation_calc
 from stateasset.ledger.schemas import (
     SEGMENT_LABELS,
     ConsolidationRead,
@@ -32,7 +33,6 @@ from stateasset.ledger.service import (
     entity_row,
     group_id,
     ownership_frame,
-    period_of,
 )
 from stateasset.ledger.tables import (
     Entity,
@@ -111,7 +111,7 @@ async def consolidation(*, actor: Actor, node: str, period: str, mode: str) -> C
         )
     statements, versions = await _statements_frame(period, members)
     if mode == "aggregated":
-        summed = compute.aggregate(statements, [str(m) for m in members]).collect()
+        summed = consolidation_calc.aggregate(statements, [str(m) for m in members]).collect()
         items = [
             ItemRow(
                 item=r["item"],
@@ -125,7 +125,7 @@ async def consolidation(*, actor: Actor, node: str, period: str, mode: str) -> C
         eliminations: list[EliminationRow] = []
         nci: list[NciRow] = []
     else:
-        result = compute.consolidate(
+        result = consolidation_calc.consolidate(
             statements,
             await intercompany_frame(period),
             own.lazy(),

@@ -28,7 +28,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from stateasset.core.money import CENT, MONEY_LIMIT
-from stateasset.ledger.catalogue import ITEM_BY_CODE, ITEMS, TOTALS, parse_period
+from stateasset.core.periods import parse_period
+from stateasset.ledger.catalogue import ITEM_BY_CODE, ITEMS, TOTALS
 from stateasset.ledger.credit_code import credit_code_problem
 
 INSTRUCTIONS_SHEET = "说明"

@@ -11,7 +11,8 @@ from decimal import Decimal
 
 import polars as pl
 
-from stateasset.ledger.catalogue import ITEM_BY_CODE, ITEMS, TOTALS, Period, parse_period
+from stateasset.core.periods import Period, parse_period
+from stateasset.ledger.catalogue import ITEM_BY_CODE, ITEMS, TOTALS
 
 AMOUNT = pl.Decimal(38, 2)
 KEYS = ("entity_id", "period", "item")

@@ -9,7 +9,7 @@ intercompany lines, periods) is in `closing`, consolidation in `consolidation`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -20,11 +20,12 @@ import polars as pl
 from stateasset.audit import service as audit
 from stateasset.auth.roles import Role
 from stateasset.auth.schemas import Actor
+from stateasset.core.clock import utc_now
 from stateasset.core.errors import Conflict, FieldProblem, Invalid, NotFound, invalid
+from stateasset.core.periods import parse_period
 from stateasset.core.schemas import Page
 from stateasset.db import engine
-from stateasset.ledger import compute
-from stateasset.ledger.catalogue import Period, parse_period
+from stateasset.ledger.compute import ownership as ownership_calc
 from stateasset.ledger.credit_code import credit_code_problem
 from stateasset.ledger.schemas import (
     ENTITY_KIND_LABELS,
@@ -52,17 +53,6 @@ from stateasset.settings import get_settings
 
 SHARE_STEP = Decimal("0.000001")
 ALL_ROLES_SEE_ALL = {Role.admin, Role.group_finance, Role.board, Role.auditor, Role.fund_manager}
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def period_of(code: str, field: str = "body.period") -> Period:
-    try:
-        return parse_period(code)
-    except ValueError as exc:
-        raise invalid(field, str(exc)) from exc
 
 
 # ------------------------------------------------------------------------------------------
@@ -101,7 +91,7 @@ async def _overrides_frame(as_of: date) -> pl.LazyFrame:
 
 async def ownership_frame(root: UUID, as_of: date) -> pl.DataFrame:
     settings = get_settings()
-    return compute.ownership(
+    return ownership_calc.ownership(
         await _stakes_frame(as_of),
         str(root),
         threshold=settings.control_threshold,

@@ -18,7 +18,8 @@ from piccolo.columns import (
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
-MONEY = (20, 2)
+from stateasset.core.money import MONEY_DIGITS
+
 SHARE = (9, 6)
 
 
@@ -93,7 +94,7 @@ class StatementLine(Table, tablename="statement_line"):
 
     statement = ForeignKey(references=Statement, on_delete=OnDelete.cascade, index=True)
     item = Varchar(length=50)
-    amount = Numeric(digits=MONEY)
+    amount = Numeric(digits=MONEY_DIGITS)
 
 
 class IntercompanyLine(Table, tablename="intercompany_line"):
@@ -104,6 +105,6 @@ class IntercompanyLine(Table, tablename="intercompany_line"):
     partner = ForeignKey(references=Entity, on_delete=OnDelete.restrict, index=True)
     period = Varchar(length=10)
     kind = Varchar(length=20)
-    amount = Numeric(digits=MONEY)
+    amount = Numeric(digits=MONEY_DIGITS)
     created_at = Timestamptz()
     created_by = Varchar(length=100)

@@ -1,0 +1,1 @@
+"""The ledger's arithmetic as pure functions over Polars frames: ownership and consolidation."""
