@@ -237,8 +237,12 @@ def group_share(share: float | Decimal, amount: Decimal) -> Decimal:
 
 
 def minority_share(share: float | Decimal, amount: Decimal) -> Decimal:
-    """The rest of `amount` after the group's rounded part: amount − group_share(share, amount)."""
-    return amount - group_share(share, amount)
+    """(1 − share) × amount: the minority's part, rounded half-up to cents on its own.
+
+    DOMAIN.md §4 states NCI as (1 − x_j) × own net assets, so that is what is rounded; the
+    group's part of an equity line is whatever the minority's leaves (retained earnings balance).
+    """
+    return half_up(_EXACT.multiply(Decimal(1) - ratio12(share), amount))
 
 
 # --------------------------------------------------------------------------------------------
@@ -397,11 +401,14 @@ def consolidate(
     minority_unrealized: dict[str, Decimal] = defaultdict(lambda: ZERO)  # by seller
     for seller, buyer in sorted(stock):
         revenue = item(seller, "revenue")
-        margin_base = _EXACT.multiply(
-            stock[seller, buyer], revenue - item(seller, "operating_cost")
+        # The margin is a ratio like any share: a float, kept to 12 places when it meets money.
+        margin = (
+            float(revenue - item(seller, "operating_cost")) / float(revenue) if revenue > 0 else 0.0
         )
-        u = half_up(_EXACT.divide(margin_base, revenue)) if revenue else ZERO
-        group = group_share(x[seller], u)
+        u = group_share(margin, stock[seller, buyer])
+        if not u:
+            continue
+        group = u - minority_share(x[seller], u)
         unrealized += u
         change["operating_cost"] += u
         for name in ("inventory", "total_assets", "net_profit", "total_equity"):
@@ -436,38 +443,22 @@ def consolidate(
             ("investment", holder, held, at(holder, held), amount, group, amount - group)
         )
 
-    # Each member's equity: x of paid-in capital and capital reserve to capital reserve, x of the
-    # rest (retained earnings) stays, the remainder is the minority's.
+    # Each member's equity: its paid-in capital leaves; x of paid-in capital and capital reserve
+    # (rounded once, as DOMAIN.md's 0.8 × 600 writes it) goes to capital reserve; the minority
+    # holds (1 − x) of its own net assets, less its share of unrealized profit on its sales.
     nci: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = {}
-    for member in sorted(members):
+    for member in sorted(members - {root}):
         paid_in = item(member, "paid_in_capital")
         reserve = item(member, "capital_reserve")
         equity = item(member, "total_equity")
-        rest = equity - paid_in - reserve
-        # The consolidated retained earnings take each member's rest (its retained earnings when
-        # the parts are complete) in place of the line it reported, the root's in full.
-        change["retained_earnings"] -= item(member, "retained_earnings")
-        if member == root:
-            change["retained_earnings"] += rest
-            continue
         share = x[member]
-        group_paid_in = group_share(share, paid_in)
-        group_reserve = group_share(share, reserve)
-        group_rest = group_share(share, rest)
         change["paid_in_capital"] -= paid_in
-        change["capital_reserve"] += group_paid_in + group_reserve - reserve
-        change["retained_earnings"] += group_rest
+        change["capital_reserve"] += group_share(share, paid_in + reserve) - reserve
+        own_net_assets = equity - in_members[member]
         profit = item(member, "net_profit")
-        minority = (
-            equity
-            - group_paid_in
-            - group_reserve
-            - group_rest
-            - minority_investment[member]
-            - minority_unrealized[member]
-        )
+        minority = minority_share(share, own_net_assets) - minority_unrealized[member]
         minority_profit = minority_share(share, profit) - minority_unrealized[member]
-        nci[member] = (equity - in_members[member], minority, profit, minority_profit)
+        nci[member] = (own_net_assets, minority, profit, minority_profit)
 
     def consolidated(name: str) -> Decimal:
         return aggregated[name] + change[name]
@@ -476,13 +467,20 @@ def consolidate(
     floor = min(ZERO, item(root, "capital_reserve"))
     shortfall = max(ZERO, floor - consolidated("capital_reserve"))
     change["capital_reserve"] += shortfall
-    change["retained_earnings"] -= shortfall
 
     minority_total = sum((row[1] for row in nci.values()), ZERO)
     minority_profit_total = sum((row[3] for row in nci.values()), ZERO)
+    # Retained earnings balance the equity: x_j of each member's retained earnings, less the
+    # group's unrealized profit and the shortfall, to the cent the minority's parts were rounded.
+    retained = (
+        consolidated("total_equity")
+        - minority_total
+        - consolidated("paid_in_capital")
+        - consolidated("capital_reserve")
+        + treasury
+    )
+    change["retained_earnings"] = retained - aggregated["retained_earnings"]
     attributable = sum((consolidated(name) for name in EQUITY_PARTS), ZERO) - treasury
-    if consolidated("total_equity") != attributable + minority_total:
-        raise AssertionError("total_equity ≠ attributable + NCI")  # by construction; a bug if not
 
     exclusive = item(root, "state_exclusive_equity")
     state = group_share(state_share, attributable - exclusive) + exclusive

@@ -36,6 +36,7 @@ EXPECTED = [
     ("retained_earnings", "未分配利润及盈余公积", "balance_sheet"),
     ("total_equity", "所有者权益合计", "balance_sheet"),
     ("state_capital", "国有资本", "balance_sheet"),
+    ("state_exclusive_equity", "国有独享权益", "balance_sheet"),
     ("revenue", "营业收入", "income"),
     ("operating_cost", "营业成本", "income"),
     ("rd_expense", "研发经费投入", "income"),
@@ -53,7 +54,7 @@ EXPECTED = [
 
 def test_items_follow_domain_order_labels_and_sections() -> None:
     assert [(i.code, i.label, i.section) for i in ITEMS] == EXPECTED
-    assert len(ITEMS) == 33
+    assert len(ITEMS) == 34
     assert ITEM_BY_CODE["retained_earnings"].label == "未分配利润及盈余公积"
     assert label("cash") == "货币资金"
     assert label("state_capital") == "国有资本"
@@ -70,6 +71,7 @@ def test_non_negative_set() -> None:
         "retained_earnings",
         "total_equity",
         "state_capital",
+        "state_exclusive_equity",
         "total_profit",
         "net_profit",
         "operating_cash_flow",

@@ -281,8 +281,9 @@ def test_consolidating_with_the_effective_interest_would_differ() -> None:
 # attributable: 800 − 20 − 140 = 640; total_equity 1,600 − 900 = 700 = 640 + 60.
 # total_assets 1,700 − 30 − 900 = 770; total_liabilities 100 − 25 = 75;
 #   elimination_difference 30 − 25 = 5: 770 + 5 = 75 + 700.
-# net_profit 30 + 40.25 = 70.25; nci_profit 40.25 − round_half_up(0.9×40.25 = 36.225) = 40.25 −
-#   36.23 = 4.02 (half-to-even would give 36.22 and 4.03); attributable profit 66.23.
+# net_profit 30 + 40.25 = 70.25; nci_profit round_half_up(0.1 × 40.25 = 4.025) = 4.03 (the
+#   minority's share is what DOMAIN states and what is rounded; half-to-even would give 4.02);
+#   attributable profit 70.25 − 4.03 = 66.22.
 # state_capital: 0.8 × (640 − 15.5) + 15.5 = 499.6 + 15.5 = 515.1.
 
 SHORTFALL_STAKES = [("P", "S", 0.9, 0.9), ("O", "S", 0.1, 0.1)]
@@ -341,8 +342,8 @@ def test_capital_reserve_shortfall_is_charged_to_retained_earnings() -> None:
         "elimination_difference": yuan("5"),
         "long_term_equity_investment": yuan("0"),
         "net_profit": yuan("70.25"),
-        "nci_profit": yuan("4.02"),
-        "net_profit_attributable_to_parent": yuan("66.23"),
+        "nci_profit": yuan("4.03"),
+        "net_profit_attributable_to_parent": yuan("66.22"),
         "state_capital": yuan("515.1"),
         "unrealized_profit": yuan("0"),
         "treasury_stock": yuan("0"),
@@ -352,7 +353,7 @@ def test_capital_reserve_shortfall_is_charged_to_retained_earnings() -> None:
     assert result.items["capital_reserve"] == (yuan("80"), yuan("100"), yuan("-20"))
     # Aggregated state capital 800 + 360 = 1,160 (plain sum); consolidated 515.1.
     assert result.items["state_capital"][0] == yuan("1,160")
-    assert result.nci == {"S": (yuan("600"), yuan("60"), yuan("40.25"), yuan("4.02"))}
+    assert result.nci == {"S": (yuan("600"), yuan("60"), yuan("40.25"), yuan("4.03"))}
     assert got["total_assets"] + got["elimination_difference"] == (
         got["total_liabilities"] + got["total_equity"]
     )
@@ -488,5 +489,6 @@ def test_shares_are_cast_to_twelve_places_and_rounded_half_up_once() -> None:
     assert reference.ratio12(0.8 * 0.6) == Decimal("0.480000000000")
     assert reference.group_share(0.9, yuan("40.25")) == yuan("36.23")  # 36.225 → up
     assert reference.group_share(0.9, yuan("-40.25")) == yuan("-36.23")  # away from zero
-    assert reference.minority_share(0.9, yuan("40.25")) == yuan("4.02")  # the rest, not 4.03
+    # The minority's share is rounded on its own: 0.1 × 40.25 = 4.025 → 4.03 (half-up).
+    assert reference.minority_share(0.9, yuan("40.25")) == yuan("4.03")
     assert reference.group_share(Decimal("0.8"), yuan("624.5")) == yuan("499.6")

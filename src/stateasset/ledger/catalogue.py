@@ -59,6 +59,8 @@ ITEMS: tuple[Item, ...] = (
     _bs("retained_earnings", "未分配利润及盈余公积", non_negative=False),
     _bs("total_equity", "所有者权益合计", non_negative=False),
     _bs("state_capital", "国有资本", non_negative=False),
+    # 国有独享权益: equity that belongs to the state alone (DOMAIN.md §4); optional, default 0.
+    _bs("state_exclusive_equity", "国有独享权益", non_negative=False),
     # 利润表 (income): year-to-date flows; profits may be losses.
     Item("revenue", "营业收入", "income", non_negative=True, flow=True),
     Item("operating_cost", "营业成本", "income", non_negative=True, flow=True),

@@ -123,17 +123,42 @@ def effective_interest(
     )
 
 
-def _override_map(overrides: pl.LazyFrame | None, root: str) -> dict[str, bool]:
+def _override_map(overrides: pl.LazyFrame | None, root: str) -> dict[str, tuple[bool, str | None]]:
+    """entity → (controlled, method or None): the latest override of each entity.
+
+    A method of 'full' means controlled whatever the flag says; 'equity' or 'none' means not.
+    """
     if overrides is None:
         return {}
+    frame = overrides.collect()
+    method = (
+        pl.col("method").cast(pl.String)
+        if "method" in frame.columns
+        else pl.lit(None, dtype=pl.String).alias("method")
+    )
     rows = (
-        overrides.select(pl.col("entity_id").cast(pl.String), pl.col("controlled").cast(pl.Boolean))
+        frame.lazy()
+        .select(pl.col("entity_id").cast(pl.String), pl.col("controlled").cast(pl.Boolean), method)
         .filter(pl.col("entity_id") != root)
-        .drop_nulls()
+        .drop_nulls("entity_id")
         .unique(subset="entity_id", keep="last", maintain_order=True)
+        .with_columns(
+            pl.when(pl.col("method").is_not_null())
+            .then(pl.col("method") == "full")
+            .otherwise(pl.col("controlled").fill_null(False))
+            .alias("controlled")
+        )
         .collect()
     )
-    return dict(zip(rows["entity_id"].to_list(), rows["controlled"].to_list(), strict=True))
+    return {
+        e: (c, m)
+        for e, c, m in zip(
+            rows["entity_id"].to_list(),
+            rows["controlled"].to_list(),
+            rows["method"].to_list(),
+            strict=True,
+        )
+    }
 
 
 def _votes_from(edges: pl.DataFrame, holders: Iterable[str]) -> pl.DataFrame:
@@ -207,11 +232,13 @@ def control(
     Control follows votes along the chain of controlled companies, not the effective interest:
     starting from nobody, j joins the controlled set C when the voting shares in j held by the
     root and by members of C exceed `threshold` (strictly), or an override (entity_id,
-    controlled) says True; an override False keeps j out whatever the votes. Repeated until C
-    stops growing (it only grows, so this is the least fixpoint). method is 'full' (子公司,
-    全额合并) when controlled, 'equity' (联营/合营, 权益法) when equity_floor ≤ group_votes ≤
-    threshold, otherwise 'none'. Rows: every entity below the root, plus entities controlled by
-    override alone; parent_id is set for controlled entities only.
+    controlled, method) says so; an override "not controlled" keeps j out whatever the votes.
+    Repeated until C stops growing (it only grows, so this is the least fixpoint). method is
+    'full' (子公司, 全额合并) when controlled; otherwise the override's method when it names one,
+    else 'equity' (联营/合营, 权益法) from equity_floor of the votes up, else 'none'. So an override
+    "not controlled" on a company with 55% of the votes leaves it on the equity method, as
+    DOMAIN.md §4 says. Rows: every entity below the root, plus entities controlled by override
+    alone; parent_id is set for controlled entities only.
     """
     schema = pl.Schema(
         {
@@ -230,8 +257,8 @@ def control(
     # Every round adds someone, so there are at most as many rounds as possible members.
     for step in range(1, edges["held_id"].n_unique() + len(forced) + 2):
         by_votes = votes.filter(pl.col("group_votes") > threshold + SHARE_EPSILON)
-        now = {e for e in by_votes["entity_id"].to_list() if forced.get(e, True)}
-        now |= {e for e, c in forced.items() if c}
+        now = {e for e in by_votes["entity_id"].to_list() if forced.get(e, (True, None))[0]}
+        now |= {e for e, (c, _) in forced.items() if c}
         joined = now - rounds.keys()
         if not joined:
             break
@@ -243,6 +270,7 @@ def control(
     entities = sorted(set(below) | rounds.keys())
     if not entities:
         return _empty(schema).lazy()
+    chosen = {e: m for e, (_, m) in forced.items() if m is not None}
     frame = (
         pl.DataFrame({"entity_id": entities}, schema={"entity_id": pl.String})
         .join(votes, on="entity_id", how="left")
@@ -256,18 +284,34 @@ def control(
         .with_columns(
             pl.when(pl.col("controlled"))
             .then(pl.lit("full"))
-            .when(
-                (pl.col("group_votes") >= equity_floor - SHARE_EPSILON)
-                & (pl.col("group_votes") <= threshold + SHARE_EPSILON)
+            .otherwise(
+                pl.col("entity_id").replace_strict(chosen, default=None, return_dtype=pl.String)
             )
-            .then(pl.lit("equity"))
-            .otherwise(pl.lit("none"))
+            .fill_null(
+                pl.when(pl.col("group_votes") >= equity_floor - SHARE_EPSILON)
+                .then(pl.lit("equity"))
+                .otherwise(pl.lit("none"))
+            )
             .alias("method")
         )
         .select(list(schema))
         .sort("entity_id")
     )
     return frame.lazy()
+
+
+def consolidated_interest(
+    stakes: pl.LazyFrame, root: str, controlled: Iterable[str]
+) -> pl.LazyFrame:
+    """entity_id, consolidated_interest  # 归属于母公司的权益比例.
+
+    The effective interest counted along paths through consolidated members only: the same
+    x = b·(I − A)⁻¹ with A restricted to stakes held by the root or a controlled entity. A slice
+    of a subsidiary held through an associate or an outsider is the minority's, not the group's.
+    """
+    holders = [root, *controlled]
+    inside = stakes.filter(pl.col("holder_id").cast(pl.String).is_in(holders))
+    return effective_interest(inside, root).rename({"effective_interest": "consolidated_interest"})
 
 
 def ownership(
@@ -278,21 +322,29 @@ def ownership(
     overrides: pl.LazyFrame | None = None,
     equity_floor: float = 0.2,
 ) -> pl.LazyFrame:
-    """entity_id, effective_interest, group_votes, controlled, method, parent_id  # 股权穿透.
+    """entity_id, effective_interest, consolidated_interest, group_votes, controlled, method,
+    parent_id  # 股权穿透.
 
-    The two views side by side, because consolidation needs both: control decides who is summed,
-    the effective interest decides how much of each belongs to minority holders. An entity
-    controlled by override alone, with no stake from the group, has effective_interest 0.
+    The views side by side, because consolidation needs them all: control decides who is summed,
+    the consolidated interest how much of each belongs to the parent, and the effective interest
+    is the look-through exposure staff read. An entity controlled by override alone, with no
+    stake from the group, has both interests 0.
     """
+    stakes = stakes.collect().lazy()  # read twice below
     interest = effective_interest(stakes, root)
     votes = control(
         stakes, root, threshold=threshold, overrides=overrides, equity_floor=equity_floor
-    )
+    ).collect()
+    members = votes.filter(pl.col("controlled"))["entity_id"].to_list()
+    inside = consolidated_interest(stakes, root, members)
     return (
-        votes.join(interest, on="entity_id", how="full", coalesce=True)
+        votes.lazy()
+        .join(interest, on="entity_id", how="full", coalesce=True)
+        .join(inside, on="entity_id", how="left")
         .select(
             "entity_id",
             pl.col("effective_interest").fill_null(0.0),
+            pl.col("consolidated_interest").fill_null(0.0),
             "group_votes",
             "controlled",
             "method",
