@@ -453,7 +453,8 @@ USERS: tuple[tuple[str, str, Role, str | None], ...] = (
     ("admin", "系统管理员", Role.admin, None),
     ("gf", "集团财务部", Role.group_finance, None),
     ("ef_chengjian", "城建投财务部", Role.entity_finance, "cj"),
-    ("fm", "融侨基金管理人", Role.fund_manager, None),  # funds are assigned when they exist
+    # The fund management company: its ledger scope; funds are assigned when they exist.
+    ("fm", "融侨基金管理人", Role.fund_manager, "cy_fund"),
     ("board", "集团董事会", Role.board, None),
     ("auditor", "集团审计部", Role.auditor, None),
 )
@@ -831,7 +832,7 @@ async def _create_users(ids: dict[str, UUID], counts: dict[str, int]) -> list[tu
     for username, display_name, role, scope in USERS:
         scope_name = _name(scope) if scope else "全部 all"
         if role == Role.fund_manager:
-            scope_name = "ledger: all (read); funds: none assigned yet"
+            scope_name = f"ledger: {scope_name} and what it controls; funds: none assigned yet"
         if username in taken:
             rows.append((username, role.value, f"{scope_name} (exists, not changed)"))
             continue

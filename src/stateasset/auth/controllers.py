@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 from litestar.security.jwt import Token
 
 from stateasset.auth import service
 from stateasset.auth.guards import requires
 from stateasset.auth.roles import Permission
-from stateasset.auth.schemas import Actor, LoginRequest, TokenResponse, UserCreate, UserRead
+from stateasset.auth.schemas import (
+    Actor,
+    LoginRequest,
+    TokenResponse,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
 from stateasset.core.errors import DomainError
 from stateasset.settings import get_settings
 
@@ -76,5 +84,12 @@ class UserController(Controller):
     async def create_user(
         self, data: JSONBody[UserCreate], request: Request[Actor, Any, Any]
     ) -> UserRead:
-        """Create a user with a role and, for scoped roles, a scope."""
+        """Create a user with a role, a scope and any permissions granted on top of the role."""
         return await service.create_user(actor=request.user.username, data=data)
+
+    @patch("/{user_id:uuid}", operation_id="update_user")
+    async def update_user(
+        self, user_id: FromPath[UUID], data: JSONBody[UserUpdate], request: Request[Actor, Any, Any]
+    ) -> UserRead:
+        """Change a user's role, scope, grants or whether they may sign in."""
+        return await service.update_user(actor=request.user.username, user_id=user_id, data=data)

@@ -9,12 +9,12 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
 
-from stateasset.auth.roles import ROLE_PERMISSIONS, Permission
+from stateasset.auth.roles import Permission
 from stateasset.auth.schemas import Actor
 
 
 def requires(permission: Permission) -> Guard:
-    """A guard that lets through only roles holding `permission`."""
+    """A guard that lets through only actors holding `permission`, by role or by grant."""
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         actor = connection.scope.get("user")
@@ -23,6 +23,7 @@ def requires(permission: Permission) -> Guard:
         if not allowed(actor, permission):
             raise PermissionDeniedException(
                 f"role {actor.role.value} does not have permission {permission.value}"
+                " and it was not granted"
             )
 
     guard.permission = permission  # type: ignore[attr-defined]
@@ -39,5 +40,5 @@ def route_permission(handler: BaseRouteHandler) -> Permission | None:
 
 
 def allowed(actor: Actor, permission: Permission) -> bool:
-    """Whether `actor` holds `permission`: the one check services make, never a role name."""
-    return permission in ROLE_PERMISSIONS[actor.role]
+    """Whether `actor` holds `permission` (role or grant): the one check services make."""
+    return permission in actor.permissions

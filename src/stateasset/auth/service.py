@@ -12,10 +12,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from stateasset.audit import service as audit_service
-from stateasset.auth.roles import Role
-from stateasset.auth.schemas import Actor, UserCreate, UserRead
+from stateasset.auth.roles import Role, effective_permissions, known_permissions
+from stateasset.auth.schemas import Actor, UserCreate, UserRead, UserUpdate
 from stateasset.auth.tables import User
-from stateasset.core.errors import Conflict, TooManyRequests, invalid
+from stateasset.core.errors import Conflict, NotFound, TooManyRequests, invalid
 from stateasset.db import engine
 
 _hasher = PasswordHasher()
@@ -67,7 +67,14 @@ def to_actor(row: dict) -> Actor:
         role=Role(row["role"]),
         entity_id=row["entity_id"],
         fund_ids=tuple(row["fund_ids"] or ()),
+        grants=frozenset(known_permissions(row["grants"] or ())),
     )
+
+
+def _user_read(row: dict) -> UserRead:
+    grants = known_permissions(row["grants"] or ())
+    permissions = sorted(effective_permissions(Role(row["role"]), grants))
+    return msgspec.convert({**row, "grants": grants, "permissions": permissions}, UserRead)
 
 
 async def authenticate(username: str, password: str) -> Actor | None:
@@ -88,10 +95,14 @@ async def get_actor(user_id: UUID) -> Actor | None:
     return to_actor(row) if row else None
 
 
+def _check_scope(role: Role, entity_id: UUID | None) -> None:
+    if role == Role.entity_finance and entity_id is None:
+        raise invalid("body.entity_id", "entity_finance users must be scoped to an entity")
+
+
 async def create_user(*, actor: str, data: UserCreate) -> UserRead:
     """Create a user; scoped roles must name their scope."""
-    if data.role == Role.entity_finance and data.entity_id is None:
-        raise invalid("body.entity_id", "entity_finance users must be scoped to an entity")
+    _check_scope(data.role, data.entity_id)
     async with engine().transaction():
         if await User.exists().where(User.username == data.username):
             raise Conflict(f"username {data.username!r} is taken")
@@ -103,6 +114,7 @@ async def create_user(*, actor: str, data: UserCreate) -> UserRead:
             role=data.role.value,
             entity_id=data.entity_id,
             fund_ids=list(data.fund_ids),
+            grants=[g.value for g in sorted(set(data.grants))],
             active=True,
             created_at=datetime.now(UTC),
         )
@@ -118,6 +130,33 @@ async def create_user(*, actor: str, data: UserCreate) -> UserRead:
     return read
 
 
+async def update_user(*, actor: str, user_id: UUID, data: UserUpdate) -> UserRead:
+    """Change a user's name, role, scope, grants or whether they may sign in."""
+    changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+    if not changes:
+        raise invalid("body", "name at least one field to change")
+    async with engine().transaction():
+        before = await get_user(user_id)
+        _check_scope(changes.get("role", before.role), changes.get("entity_id", before.entity_id))
+        if "role" in changes:
+            changes["role"] = changes["role"].value
+        if "grants" in changes:
+            changes["grants"] = [g.value for g in sorted(set(changes["grants"]))]
+        await User.update({getattr(User, k): v for k, v in changes.items()}).where(
+            User.id == user_id
+        )
+        after = await get_user(user_id)
+        await audit_service.record(
+            actor=actor,
+            action="user.update",
+            object_type="user",
+            object_id=user_id,
+            before=msgspec.structs.asdict(before),
+            after=msgspec.structs.asdict(after),
+        )
+    return after
+
+
 async def get_user(user_id: UUID) -> UserRead:
     row = (
         await User.select(User.all_columns(exclude=[User.password_hash]))
@@ -125,12 +164,10 @@ async def get_user(user_id: UUID) -> UserRead:
         .first()
     )
     if row is None:
-        from stateasset.core.errors import NotFound
-
         raise NotFound(f"user {user_id} not found")
-    return msgspec.convert(row, UserRead)
+    return _user_read(row)
 
 
 async def list_users() -> list[UserRead]:
     rows = await User.select(User.all_columns(exclude=[User.password_hash])).order_by(User.username)
-    return [msgspec.convert(r, UserRead) for r in rows]
+    return [_user_read(r) for r in rows]

@@ -1,9 +1,10 @@
-from piccolo.columns import UUID, Array, Boolean, Timestamptz, Varchar
+from piccolo.columns import UUID, Array, Boolean, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
 class User(Table, tablename="app_user"):
-    """A person who signs in. `entity_id` scopes entity finance staff; `fund_ids` scope fund managers."""
+    """A person who signs in. `entity_id` and `fund_ids` say where their scope starts; `grants` are
+    permissions given on top of the role's."""
 
     id = UUID(primary_key=True)
     username = Varchar(length=100, unique=True)
@@ -12,5 +13,6 @@ class User(Table, tablename="app_user"):
     role = Varchar(length=30)
     entity_id = UUID(null=True, default=None)
     fund_ids = Array(base_column=UUID(), default=list)
+    grants = Array(base_column=Text(), default=list)
     active = Boolean(default=True)
     created_at = Timestamptz()

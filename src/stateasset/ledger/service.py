@@ -18,7 +18,7 @@ import msgspec
 import polars as pl
 
 from stateasset.audit import service as audit
-from stateasset.auth.roles import Role
+from stateasset.auth import scope
 from stateasset.auth.schemas import Actor
 from stateasset.core.clock import utc_now
 from stateasset.core.errors import Conflict, FieldProblem, Invalid, NotFound, invalid
@@ -52,7 +52,6 @@ from stateasset.ledger.tables import (
 from stateasset.settings import get_settings
 
 SHARE_STEP = Decimal("0.000001")
-ALL_ROLES_SEE_ALL = {Role.admin, Role.group_finance, Role.board, Role.auditor, Role.fund_manager}
 
 
 # ------------------------------------------------------------------------------------------
@@ -115,25 +114,30 @@ async def controlled_by(root: UUID, as_of: date) -> list[UUID]:
 
 
 # ------------------------------------------------------------------------------------------
-# Scope
+# Scope: the ledger's rule, registered with `auth.scope`; seeing every entity is `ledger:all`
+
+
+async def _by_control(actor: Actor, as_of: date) -> set[UUID]:
+    """The actor's entity and every entity it controls at `as_of`."""
+    if actor.entity_id is None:
+        return set()
+    return {actor.entity_id, *await controlled_by(actor.entity_id, as_of)}
+
+
+scope.register(scope.Domain.ledger, _by_control)
 
 
 async def visible_entity_ids(actor: Actor, as_of: date | None = None) -> set[UUID] | None:
     """The entities `actor` may see; None means all of them."""
-    if actor.role in ALL_ROLES_SEE_ALL:
-        return None
-    if actor.entity_id is None:
-        return set()
-    return {actor.entity_id, *await controlled_by(actor.entity_id, as_of or date.today())}
+    seen = await scope.scope_of(actor, scope.Domain.ledger, as_of=as_of)
+    return None if seen.all else set(seen.ids)
 
 
 async def ensure_visible(actor: Actor, entity_ids: Iterable[UUID]) -> None:
     """404 for entities outside the actor's scope: their existence is not revealed."""
-    visible = await visible_entity_ids(actor)
-    if visible is None:
-        return
+    seen = await scope.scope_of(actor, scope.Domain.ledger)
     for entity_id in entity_ids:
-        if entity_id not in visible:
+        if not seen.allows(entity_id):
             raise NotFound(f"entity {entity_id} not found")
 
 
