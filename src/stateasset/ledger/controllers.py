@@ -260,7 +260,7 @@ class StatementController(Controller):
     @get(
         "/template",
         operation_id="statement_template",
-        guards=[requires(Permission.ledger_read)],
+        guards=[requires(Permission.ledger_statements)],
         media_type=XLSX,
     )
     async def template(self, request: Reader, period: FromQuery[str]) -> Response[bytes]:
@@ -271,7 +271,7 @@ class StatementController(Controller):
     @get(
         "/{entity_id:uuid}/{period:str}",
         operation_id="get_statement",
-        guards=[requires(Permission.ledger_read)],
+        guards=[requires(Permission.ledger_statements)],
     )
     async def get_statement(
         self,
@@ -306,7 +306,7 @@ class IntercompanyController(Controller):
             work=lambda: closing.put_intercompany(actor=request.user, data=data),
         )
 
-    @get("/", operation_id="list_intercompany", guards=[requires(Permission.ledger_read)])
+    @get("/", operation_id="list_intercompany", guards=[requires(Permission.ledger_statements)])
     async def list_lines(
         self, request: Reader, period: FromQuery[str], entity_id: FromQuery[UUID | None] = None
     ) -> list[IntercompanyLineRead]:
@@ -318,7 +318,7 @@ class IntercompanyController(Controller):
     @get(
         "/mismatches",
         operation_id="intercompany_mismatches",
-        guards=[requires(Permission.ledger_read)],
+        guards=[requires(Permission.ledger_statements)],
     )
     async def mismatches(
         self, request: Reader, period: FromQuery[str], entity_id: FromQuery[UUID | None] = None
@@ -337,7 +337,11 @@ class PeriodController(Controller):
     path = "/api/v1/ledger/periods"
     tags = ["ledger"]
 
-    @get("/{period:str}", operation_id="period_board", guards=[requires(Permission.ledger_read)])
+    @get(
+        "/{period:str}",
+        operation_id="period_board",
+        guards=[requires(Permission.ledger_statements)],
+    )
     async def board(self, request: Reader, period: FromPath[str]) -> list[PeriodStateRead]:
         """The period board: each entity's state (open, submitted, validated, locked)."""
         return await closing.period_board(actor=request.user, period=period)
@@ -364,7 +368,7 @@ class PeriodController(Controller):
 class ConsolidationController(Controller):
     path = "/api/v1/ledger/consolidation"
     tags = ["ledger"]
-    guards = [requires(Permission.ledger_read)]
+    guards = [requires(Permission.ledger_statements)]
 
     @get("/", operation_id="consolidation")
     async def consolidation(

@@ -1,0 +1,210 @@
+"""Who may call what: every route of the app against a table of the roles allowed, written by hand.
+
+The table is an independent statement of the permission design, not a copy of `ROLE_PERMISSIONS`:
+a change to either that the other does not share fails here. A route added without a line in
+the table fails too. Each route is then called as every role: a denied role must get 403, an
+allowed one anything else but 401/403 (404 or 422 still means the guard let it through).
+"""
+
+from __future__ import annotations
+
+import re
+from uuid import UUID, uuid4
+
+import asyncpg
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+from litestar.testing import AsyncTestClient
+
+from stateasset.app import PUBLIC_PATH_PREFIXES, create_app
+from stateasset.ledger.credit_code import check_character
+from tests.conftest import Login, problem
+
+ADMIN = "admin"
+GROUP_FINANCE = "group_finance"
+ENTITY_FINANCE = "entity_finance"
+FUND_MANAGER = "fund_manager"
+BOARD = "board"
+AUDITOR = "auditor"
+ROLES = (ADMIN, GROUP_FINANCE, ENTITY_FINANCE, FUND_MANAGER, BOARD, AUDITOR)
+
+EVERYONE = frozenset(ROLES)
+# Statements, intercompany, the period board and consolidation: not fund managers (unless granted).
+STATEMENT_READERS = frozenset({ADMIN, GROUP_FINANCE, ENTITY_FINANCE, BOARD, AUDITOR})
+LEDGER_WRITERS = frozenset({ADMIN, GROUP_FINANCE, ENTITY_FINANCE})
+LEDGER_APPROVERS = frozenset({ADMIN, GROUP_FINANCE})
+AUDIT_READERS = frozenset({ADMIN, AUDITOR})
+ADMINS = frozenset({ADMIN})
+
+EXPECTED: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/api/v1/auth/me"): EVERYONE,
+    ("GET", "/api/v1/users"): ADMINS,
+    ("POST", "/api/v1/users"): ADMINS,
+    ("PATCH", "/api/v1/users/{user_id:uuid}"): ADMINS,
+    ("GET", "/api/v1/audit"): AUDIT_READERS,
+    ("GET", "/api/v1/audit/verify"): AUDIT_READERS,
+    # Master data: entities (funds, GPs and companies alike), trees, ownership.
+    ("GET", "/api/v1/ledger/items"): EVERYONE,
+    ("GET", "/api/v1/ledger/entities"): EVERYONE,
+    ("GET", "/api/v1/ledger/entities/tree"): EVERYONE,
+    ("GET", "/api/v1/ledger/entities/{entity_id:uuid}"): EVERYONE,
+    ("GET", "/api/v1/ledger/entities/{entity_id:uuid}/ownership"): EVERYONE,
+    ("GET", "/api/v1/ledger/entities/{entity_id:uuid}/stakes"): EVERYONE,
+    ("POST", "/api/v1/ledger/entities"): LEDGER_APPROVERS,
+    ("PATCH", "/api/v1/ledger/entities/{entity_id:uuid}"): LEDGER_APPROVERS,
+    ("POST", "/api/v1/ledger/stakes"): LEDGER_APPROVERS,
+    ("POST", "/api/v1/ledger/stakes/{stake_id:uuid}/end"): LEDGER_APPROVERS,
+    ("POST", "/api/v1/ledger/control-overrides"): LEDGER_APPROVERS,
+    # The quarter close.
+    ("GET", "/api/v1/ledger/statements/{entity_id:uuid}/{period:str}"): STATEMENT_READERS,
+    ("GET", "/api/v1/ledger/statements/template"): STATEMENT_READERS,
+    ("POST", "/api/v1/ledger/statements"): LEDGER_WRITERS,
+    ("POST", "/api/v1/ledger/statements/import"): LEDGER_WRITERS,
+    ("GET", "/api/v1/ledger/intercompany"): STATEMENT_READERS,
+    ("GET", "/api/v1/ledger/intercompany/mismatches"): STATEMENT_READERS,
+    ("POST", "/api/v1/ledger/intercompany"): LEDGER_WRITERS,
+    ("GET", "/api/v1/ledger/periods/{period:str}"): STATEMENT_READERS,
+    # Which step (submit, validate, lock, reopen) is the service's to check.
+    ("POST", "/api/v1/ledger/periods/{period:str}/transitions"): LEDGER_WRITERS,
+    ("GET", "/api/v1/ledger/consolidation"): STATEMENT_READERS,
+    ("GET", "/api/v1/ledger/consolidation/xlsx"): STATEMENT_READERS,
+}
+
+PERIOD = "2025-Q3"
+STATEMENT = {  # balanced: 800 of assets = 100 of liabilities + 700 of equity
+    "cash": "200",
+    "fixed_assets": "600",
+    "total_assets": "800",
+    "payables": "100",
+    "total_liabilities": "100",
+    "paid_in_capital": "500",
+    "retained_earnings": "200",
+    "total_equity": "700",
+    "revenue": "300",
+    "operating_cost": "200",
+    "net_profit": "50",
+}
+
+
+def guarded_routes(app: Litestar) -> dict[tuple[str, str], HTTPRoute]:
+    """Every (method, path) a signed-in user may call: not CORS preflight, not public."""
+    found: dict[tuple[str, str], HTTPRoute] = {}
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or route.path.startswith(PUBLIC_PATH_PREFIXES):
+            continue
+        for handler in route.route_handlers:
+            if handler.opt.get("public"):
+                continue
+            for method in handler.http_methods - {"OPTIONS"}:
+                found[(method, route.path)] = route
+    return found
+
+
+def _url(route: HTTPRoute) -> str:
+    """The route's path with each parameter filled by a value of its type (nothing that exists)."""
+
+    def value(match: re.Match[str]) -> str:
+        kind = route.path_parameters[match.group(1)].type
+        return str(uuid4()) if kind is UUID else PERIOD
+
+    return re.sub(r"\{(\w+):\w+\}", value, route.path)
+
+
+def test_every_route_has_a_line_in_the_table() -> None:
+    routes = set(guarded_routes(create_app()))
+    missing = sorted(routes - EXPECTED.keys())
+    stale = sorted(EXPECTED.keys() - routes)
+    assert not missing, f"routes without a line in EXPECTED (say who may call them): {missing}"
+    assert not stale, f"lines in EXPECTED for routes that no longer exist: {stale}"
+
+
+async def test_every_route_lets_in_exactly_the_roles_the_table_names(
+    client: AsyncTestClient, login_as: Login
+) -> None:
+    signed_in = {role: await login_as(role) for role in ROLES}
+    failures = []
+    for (method, path), route in sorted(guarded_routes(client.app).items()):
+        if (method, path) not in EXPECTED:
+            continue  # reported by test_every_route_has_a_line_in_the_table
+        url = _url(route)
+        for role in ROLES:
+            # No body and made-up ids: an allowed role gets 400/404/422 and nothing changes.
+            response = await client.request(method, url, headers=signed_in[role])
+            status = response.status_code
+            if role in EXPECTED[(method, path)]:
+                if status in (401, 403):
+                    failures.append(f"{method} {path}: {role} allowed but got {status}")
+            elif status != 403:
+                failures.append(f"{method} {path}: {role} denied but got {status}")
+    assert not failures, f"{len(failures)} wrong answers:\n" + "\n".join(failures)
+
+
+async def _fund_manager_of(
+    client: AsyncTestClient, admin: dict[str, str], entity_id: str
+) -> tuple[str, dict[str, str]]:
+    """A fund manager scoped to `entity_id`, created through the API; its id and auth headers."""
+    password = "a long password for fm"
+    created = await client.post(
+        "/api/v1/users/",
+        headers=admin,
+        json={
+            "username": "fm1",
+            "display_name": "基金管理人",
+            "password": password,
+            "role": FUND_MANAGER,
+            "entity_id": entity_id,
+        },
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["grants"] == []
+    login = await client.post("/api/v1/auth/login", json={"username": "fm1", "password": password})
+    assert login.status_code == 201, login.text
+    return created.json()["id"], {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+async def test_a_fund_manager_reads_statements_only_when_granted(
+    client: AsyncTestClient, login_as: Login, db: asyncpg.Connection
+) -> None:
+    admin = await login_as(ADMIN)
+    code = "91350100000000001"
+    fund = await client.post(
+        "/api/v1/ledger/entities/",
+        headers=admin,
+        json={"credit_code": code + check_character(code), "name": "产业引导基金", "kind": "fund"},
+    )
+    assert fund.status_code == 201, fund.text
+    fund_id = fund.json()["id"]
+    submitted = await client.post(
+        "/api/v1/ledger/statements/",
+        headers=admin,
+        json={"entity_id": fund_id, "period": PERIOD, "items": STATEMENT},
+    )
+    assert submitted.status_code == 201, submitted.text
+    user_id, fm = await _fund_manager_of(client, admin, fund_id)
+    statement = f"/api/v1/ledger/statements/{fund_id}/{PERIOD}"
+
+    # The entity is theirs to read; its statements are not.
+    assert (await client.get(f"/api/v1/ledger/entities/{fund_id}", headers=fm)).status_code == 200
+    denied = await client.get(statement, headers=fm)
+    assert denied.status_code == 403
+    assert "ledger:statements" in problem(denied)["detail"]
+
+    granted = await client.patch(
+        f"/api/v1/users/{user_id}", headers=admin, json={"grants": ["ledger:statements"]}
+    )
+    assert granted.status_code == 200, granted.text
+    assert granted.json()["grants"] == ["ledger:statements"]
+    assert "ledger:statements" in granted.json()["permissions"]
+    # The same token: permissions are read per request, so a grant (or its removal) counts at once.
+    read = await client.get(statement, headers=fm)
+    assert read.status_code == 200, read.text
+    assert (read.json()["entity_id"], read.json()["version"]) == (fund_id, 1)
+
+    revoked = await client.patch(f"/api/v1/users/{user_id}", headers=admin, json={"grants": []})
+    assert revoked.status_code == 200, revoked.text
+    assert (await client.get(statement, headers=fm)).status_code == 403
+    actions = await db.fetch(
+        "SELECT action FROM audit_log WHERE object_type = 'user' AND object_id = $1 ORDER BY id",
+        user_id,
+    )
+    assert [a["action"] for a in actions] == ["user.create", "user.update", "user.update"]
