@@ -42,6 +42,7 @@ from stateasset.core.money import MONEY
 from stateasset.ledger.catalogue import ITEMS, TOTALS
 from stateasset.ledger.compute import consolidation as consolidation_calc
 from stateasset.ledger.compute import ownership as ownership_calc
+from stateasset.ledger.frames import INTERCOMPANY_SCHEMA, STAKES_SCHEMA, STATEMENT_SCHEMA
 
 T = TypeVar("T")
 
@@ -66,10 +67,10 @@ class Group:
 
 
 def _cents_to_money(frame: pl.DataFrame) -> pl.DataFrame:
-    """Int64 cents → Decimal(38, 2) yuan, exactly (×0.01 at scale 2 never rounds)."""
+    """`amount` from Int64 cents to Decimal(38, 2) yuan, exactly (×0.01 at scale 2 never rounds)."""
     return frame.with_columns(
-        (pl.col("cents").cast(MONEY) * pl.lit(Decimal("0.01"), dtype=MONEY)).alias("amount")
-    ).drop("cents")
+        (pl.col("amount").cast(MONEY) * pl.lit(Decimal("0.01"), dtype=MONEY)).alias("amount")
+    )
 
 
 @dataclass
@@ -147,16 +148,10 @@ def generate(entities: int, periods: int, seed: int) -> Group:
         if holder != root and room >= 0.02 and depth[held] > depth[holder]:
             add_stake(held, holder, rng.uniform(0.01, min(0.1, room)))
 
+    # The loader's columns, with the validity it filters on (as_of below does it here).
     stakes_frame = pl.DataFrame(
         stakes,
-        schema={
-            "holder_id": pl.String,
-            "held_id": pl.String,
-            "economic_share": pl.Float64,
-            "voting_share": pl.Float64,
-            "valid_from": pl.Date,
-            "valid_to": pl.Date,
-        },
+        schema={**STAKES_SCHEMA, "valid_from": pl.Date(), "valid_to": pl.Date()},
         orient="row",
     )
 
@@ -205,12 +200,7 @@ def generate(entities: int, periods: int, seed: int) -> Group:
         lines[period] = _cents_to_money(
             pl.DataFrame(
                 book.rows,
-                schema={
-                    "entity_id": pl.String,
-                    "partner_id": pl.String,
-                    "kind": pl.String,
-                    "cents": pl.Int64,
-                },
+                schema={**INTERCOMPANY_SCHEMA, "amount": pl.Int64()},  # cents until converted
                 orient="row",
             )
         )
@@ -260,7 +250,12 @@ def generate(entities: int, periods: int, seed: int) -> Group:
         statements[period] = _cents_to_money(
             pl.DataFrame(
                 rows,
-                schema={"entity_id": pl.String, "item": pl.String, "cents": pl.Int64},
+                # One period's lines: the loader's columns but the period, in cents.
+                schema={
+                    "entity_id": STATEMENT_SCHEMA["entity_id"],
+                    "item": STATEMENT_SCHEMA["item"],
+                    "amount": pl.Int64(),
+                },
                 orient="row",
             )
         )

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
 
+import asyncpg
 import structlog
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.engine import engine_finder
@@ -49,6 +52,29 @@ def engine() -> PostgresEngine:
     if not isinstance(db, PostgresEngine):  # pragma: no cover - configuration error
         raise RuntimeError("stateasset needs a PostgresEngine in piccolo_conf")
     return db
+
+
+@asynccontextmanager
+async def connection() -> AsyncIterator[asyncpg.Connection]:
+    """The asyncpg connection Piccolo would run a query on, for what its builder cannot say (COPY).
+
+    Chosen as `PostgresEngine.run_querystring` chooses: the current transaction's connection when
+    one is active (so the read sees the transaction's own writes and holds its snapshot), else one
+    from the pool when it is open, else a new connection closed afterwards.
+    """
+    db = engine()
+    transaction = db.current_transaction.get()
+    if transaction is not None:
+        yield transaction.connection
+    elif db.pool is not None:
+        async with db.pool.acquire() as pooled:
+            yield pooled
+    else:
+        fresh = await db.get_new_connection()
+        try:
+            yield fresh
+        finally:
+            await fresh.close()
 
 
 async def migrate() -> None:

@@ -10,15 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from stateasset.ledger.frames import STATEMENT_SCHEMA as SCHEMA
 from stateasset.ledger.rules import FINDING_SCHEMA, check_statements
 
 D = Decimal
-SCHEMA = {
-    "entity_id": pl.String,
-    "period": pl.String,
-    "item": pl.String,
-    "amount": pl.Decimal(38, 2),
-}
 
 # A balanced 2025-09 statement, worked out by hand:
 #   assets      1,000.00 + 2,500.50 + 300.25 + 5,000.00 + 1,200.00 + 8,000.75 + 3,000.00

@@ -17,12 +17,17 @@ from stateasset.auth.roles import Role
 from stateasset.auth.schemas import Actor
 from stateasset.core.clock import utc_now
 from stateasset.core.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound, invalid
-from stateasset.core.money import CENT, MONEY, money_problem
+from stateasset.core.money import CENT, money_problem
 from stateasset.core.periods import Period, parse_period, period_of
 from stateasset.db import engine
 from stateasset.ledger import importer, rules
 from stateasset.ledger.catalogue import ITEM_BY_CODE, label
 from stateasset.ledger.compute import consolidation as consolidation_calc
+from stateasset.ledger.frames import (
+    STATEMENT_SCHEMA,
+    intercompany_frame,
+    statement_lines_frame,
+)
 from stateasset.ledger.schemas import (
     EntityKind,
     Finding,
@@ -314,14 +319,6 @@ def _check_items(items: dict[str, Decimal], prefix: str) -> list[FieldProblem]:
     return problems
 
 
-STATEMENT_SCHEMA: dict[str, pl.DataType] = {
-    "entity_id": pl.String(),
-    "period": pl.String(),
-    "item": pl.String(),
-    "amount": MONEY,
-}
-"""Statements in long form, as `rules.check_statements` and `compute` take them."""
-
 _ITEM_ORDER = {code: index for index, code in enumerate(ITEM_BY_CODE)}
 
 
@@ -335,16 +332,6 @@ def _statement_frame(entity_id: UUID, period: str, items: dict[str, Decimal]) ->
         },
         schema=STATEMENT_SCHEMA,
     )
-
-
-async def statement_lines_frame(statement_ids: list[UUID]) -> pl.DataFrame:
-    """The lines of these statement versions in long form (STATEMENT_SCHEMA)."""
-    rows = await StatementLine.raw(
-        "SELECT s.entity::text AS entity_id, s.period, l.item, l.amount FROM statement_line l "
-        "JOIN statement s ON s.id = l.statement WHERE l.statement = ANY({}::uuid[])",
-        statement_ids,
-    )
-    return pl.DataFrame(rows, schema=STATEMENT_SCHEMA, orient="row")
 
 
 async def latest_versions(period: str, entity_ids: list[UUID] | None = None) -> dict[UUID, dict]:
@@ -638,24 +625,6 @@ async def list_intercompany(
         for r in rows
         if visible is None or r["entity"] in visible or r["partner"] in visible
     ]
-
-
-async def intercompany_frame(period: str) -> pl.LazyFrame:
-    rows = await IntercompanyLine.raw(
-        "SELECT entity::text AS entity_id, partner::text AS partner_id, kind, amount "
-        "FROM intercompany_line WHERE period = {}",
-        period,
-    )
-    return pl.DataFrame(
-        rows,
-        schema={
-            "entity_id": pl.String,
-            "partner_id": pl.String,
-            "kind": pl.String,
-            "amount": MONEY,
-        },
-        orient="row",
-    ).lazy()
 
 
 async def _mismatch_frame(period: str) -> pl.DataFrame:

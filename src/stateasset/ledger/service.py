@@ -3,7 +3,8 @@
 Each public function is one unit of work in one transaction, and audited. Controllers parse and
 authorise; these functions decide. Other domains call them as
 `from stateasset.ledger import service as ledger_service`. The quarter close (statements,
-intercompany lines, periods) is in `closing`, consolidation in `consolidation`.
+intercompany lines, periods) is in `closing`, consolidation in `consolidation`, and every read
+of a table into Polars in `frames`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from stateasset.core.schemas import Page
 from stateasset.db import engine
 from stateasset.ledger.compute import ownership as ownership_calc
 from stateasset.ledger.credit_code import credit_code_problem
+from stateasset.ledger.frames import overrides_frame, stakes_frame
 from stateasset.ledger.schemas import (
     ENTITY_KIND_LABELS,
     SEGMENT_LABELS,
@@ -55,46 +57,16 @@ SHARE_STEP = Decimal("0.000001")
 
 
 # ------------------------------------------------------------------------------------------
-# Frames read from the tables, shaped for ledger.compute
-
-
-async def _stakes_frame(as_of: date) -> pl.LazyFrame:
-    rows = await Stake.raw(
-        "SELECT holder::text AS holder_id, held::text AS held_id, "
-        "economic_share::float8 AS economic_share, voting_share::float8 AS voting_share "
-        "FROM stake WHERE valid_from <= {} AND (valid_to IS NULL OR valid_to > {})",
-        as_of,
-        as_of,
-    )
-    schema = {
-        "holder_id": pl.String,
-        "held_id": pl.String,
-        "economic_share": pl.Float64,
-        "voting_share": pl.Float64,
-    }
-    return pl.DataFrame(rows, schema=schema, orient="row").lazy()
-
-
-async def _overrides_frame(as_of: date) -> pl.LazyFrame:
-    rows = await ControlOverride.raw(
-        "SELECT DISTINCT ON (entity) entity::text AS entity_id, controlled FROM control_override "
-        "WHERE valid_from <= {} AND (valid_to IS NULL OR valid_to > {}) "
-        "ORDER BY entity, created_at DESC",
-        as_of,
-        as_of,
-    )
-    return pl.DataFrame(
-        rows, schema={"entity_id": pl.String, "controlled": pl.Boolean}, orient="row"
-    ).lazy()
+# Ownership, from the frames of `ledger.frames`
 
 
 async def ownership_frame(root: UUID, as_of: date) -> pl.DataFrame:
     settings = get_settings()
     return ownership_calc.ownership(
-        await _stakes_frame(as_of),
+        await stakes_frame(as_of),
         str(root),
         threshold=settings.control_threshold,
-        overrides=await _overrides_frame(as_of),
+        overrides=await overrides_frame(as_of),
         equity_floor=settings.equity_floor,
     ).collect()
 

@@ -1,0 +1,149 @@
+"""The ledger's tables read into Polars: one loader per table, its schema declared once here.
+
+Tests and `bench/` build their frames from these same constants, so a frame made by hand has the
+shape the database gives.
+
+The large tables (statement lines, intercompany lines) and the stakes are read in bulk with
+PostgreSQL's `COPY (SELECT ...) TO STDOUT` in CSV, through the asyncpg connection Piccolo would
+use (`stateasset.db.connection`), and parsed by `pl.read_csv` with a fixed schema. Fetching them
+as rows turned every row into a Python dict and every amount into a `Decimal` before Polars saw
+it: at 5,000 entities × 12 periods that was 44% of a group consolidation request. Why COPY:
+- It keeps a NUMERIC as the text PostgreSQL prints (`12345678901234567.89`, `-0.01`); the text
+  is cast to `Decimal(38, 2)` by Polars' exact decimal parser, never through a float. The
+  columns are NUMERIC(20, 2), so the text never has more than two places and the cast does not
+  round.
+- ADBC, the other bulk path into Arrow, mishandles NUMERIC (STYLE.md), and would be a new
+  dependency; COPY needs only asyncpg, which Piccolo already runs on.
+An empty result is still a frame with the full schema (COPY writes the header either way).
+
+The control overrides stay a plain `.raw()` read: they are a handful of rows, and their boolean
+column prints as `t`/`f`, which CSV readers do not take as a boolean.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import date
+from uuid import UUID
+
+import polars as pl
+
+from stateasset.core.money import MONEY
+from stateasset.db import connection
+from stateasset.ledger.tables import ControlOverride
+
+STAKES_SCHEMA: dict[str, pl.DataType] = {
+    "holder_id": pl.String(),
+    "held_id": pl.String(),
+    "economic_share": pl.Float64(),
+    "voting_share": pl.Float64(),
+}
+"""Stakes valid at a date, as `compute.ownership` takes them (shares as fractions)."""
+
+OVERRIDES_SCHEMA: dict[str, pl.DataType] = {
+    "entity_id": pl.String(),
+    "controlled": pl.Boolean(),
+}
+"""The latest control override per entity valid at a date."""
+
+STATEMENT_SCHEMA: dict[str, pl.DataType] = {
+    "entity_id": pl.String(),
+    "period": pl.String(),
+    "item": pl.String(),
+    "amount": MONEY,
+}
+"""Statements in long form, as `rules.check_statements` and `compute` take them."""
+
+INTERCOMPANY_SCHEMA: dict[str, pl.DataType] = {
+    "entity_id": pl.String(),
+    "partner_id": pl.String(),
+    "kind": pl.String(),
+    "amount": MONEY,
+}
+"""Intercompany lines (内部往来): what `entity_id` reports toward `partner_id`."""
+
+
+async def _copy_frame(query: str, *args: object, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The rows of `query` (its columns named and ordered as `schema`) as a frame of `schema`.
+
+    Decimal columns travel as text and are cast exactly; a wrong column order raises rather
+    than silently relabelling the columns.
+    """
+    buffer = io.BytesIO()
+
+    async def write(chunk: bytes) -> None:
+        # A coroutine, not the buffer itself: asyncpg would hand each chunk of a file-like
+        # output to a thread, which costs more than the in-memory write.
+        buffer.write(chunk)
+
+    async with connection() as conn:
+        await conn.copy_from_query(query, *args, output=write, format="csv", header=True)
+    buffer.seek(0)
+    header = buffer.readline().decode().rstrip("\r\n").split(",")
+    if header != list(schema):
+        raise RuntimeError(f"COPY gave columns {header}, expected {list(schema)}")
+    buffer.seek(0)
+    decimals = {name: dtype for name, dtype in schema.items() if isinstance(dtype, pl.Decimal)}
+    as_text = {name: pl.String() if name in decimals else dtype for name, dtype in schema.items()}
+    frame = pl.read_csv(buffer, schema=as_text)
+    return frame.with_columns(pl.col(name).cast(dtype) for name, dtype in decimals.items())
+
+
+async def stakes_frame(as_of: date) -> pl.LazyFrame:
+    """Every stake valid at `as_of` (STAKES_SCHEMA)."""
+    frame = await _copy_frame(
+        "SELECT holder::text AS holder_id, held::text AS held_id, "
+        "economic_share::float8 AS economic_share, voting_share::float8 AS voting_share "
+        "FROM stake WHERE valid_from <= $1 AND (valid_to IS NULL OR valid_to > $1)",
+        as_of,
+        schema=STAKES_SCHEMA,
+    )
+    return frame.lazy()
+
+
+async def overrides_frame(as_of: date) -> pl.LazyFrame:
+    """Each entity's latest control override valid at `as_of` (OVERRIDES_SCHEMA)."""
+    rows = await ControlOverride.raw(
+        "SELECT DISTINCT ON (entity) entity::text AS entity_id, controlled FROM control_override "
+        "WHERE valid_from <= {} AND (valid_to IS NULL OR valid_to > {}) "
+        "ORDER BY entity, created_at DESC",
+        as_of,
+        as_of,
+    )
+    return pl.DataFrame(rows, schema=OVERRIDES_SCHEMA, orient="row").lazy()
+
+
+async def statement_lines_frame(statement_ids: Sequence[UUID]) -> pl.DataFrame:
+    """The lines of these statement versions in long form (STATEMENT_SCHEMA)."""
+    return await _copy_frame(
+        "SELECT s.entity::text AS entity_id, s.period, l.item, l.amount FROM statement_line l "
+        "JOIN statement s ON s.id = l.statement WHERE l.statement = ANY($1::uuid[])",
+        list(statement_ids),
+        schema=STATEMENT_SCHEMA,
+    )
+
+
+async def intercompany_frame(period: str, entity_ids: Sequence[UUID] | None = None) -> pl.LazyFrame:
+    """The period's intercompany lines (INTERCOMPANY_SCHEMA).
+
+    With `entity_ids`, only lines whose entity and partner are both among them: a platform's or
+    an entity's consolidation must not read lines toward companies outside it.
+    """
+    if entity_ids is None:
+        frame = await _copy_frame(
+            "SELECT entity::text AS entity_id, partner::text AS partner_id, kind, amount "
+            "FROM intercompany_line WHERE period = $1",
+            period,
+            schema=INTERCOMPANY_SCHEMA,
+        )
+    else:
+        frame = await _copy_frame(
+            "SELECT entity::text AS entity_id, partner::text AS partner_id, kind, amount "
+            "FROM intercompany_line WHERE period = $1 "
+            "AND entity = ANY($2::uuid[]) AND partner = ANY($2::uuid[])",
+            period,
+            list(entity_ids),
+            schema=INTERCOMPANY_SCHEMA,
+        )
+    return frame.lazy()
