@@ -34,9 +34,11 @@ from stateasset.auth.roles import Role
 from stateasset.auth.schemas import Actor, UserCreate
 from stateasset.core.errors import NotFound
 from stateasset.db import engine
-from stateasset.ledger import closing as ledger_closing
 from stateasset.ledger import service as ledger_service
 from stateasset.ledger.catalogue import TOTALS
+from stateasset.ledger.closing import intercompany as ledger_intercompany
+from stateasset.ledger.closing import periods as ledger_periods
+from stateasset.ledger.closing import statements as ledger_statements
 from stateasset.ledger.credit_code import ALPHABET, check_character
 from stateasset.ledger.schemas import (
     EntityCreate,
@@ -772,7 +774,7 @@ async def _load_period(
 ) -> None:
     warnings = 0
     for company in REPORTERS:
-        read = await ledger_closing.submit_statement(
+        read = await ledger_statements.submit_statement(
             actor=LOADER,
             data=StatementSubmit(
                 entity_id=ids[company.key],
@@ -783,7 +785,7 @@ async def _load_period(
         warnings += len(read.findings)
         counts["statements"] = counts.get("statements", 0) + 1
     for key, own in lines.items():
-        await ledger_closing.put_intercompany(
+        await ledger_intercompany.put_intercompany(
             actor=LOADER,
             data=IntercompanySubmit(
                 entity_id=ids[key],
@@ -809,7 +811,7 @@ async def _load_period(
             (PeriodAction.validate, [k for k in submitted if k in CURRENT_VALIDATED]),
         ]
     for action, keys in steps:
-        changed = await ledger_closing.transition_periods(
+        changed = await ledger_periods.transition_periods(
             actor=LOADER,
             period=period,
             action=action,

@@ -15,7 +15,7 @@ from stateasset.auth.schemas import Actor
 from stateasset.core.errors import invalid
 from stateasset.core.periods import period_of
 from stateasset.ledger.catalogue import ITEM_BY_CODE, label
-from stateasset.ledger.closing import latest_versions
+from stateasset.ledger.closing.statements import latest_versions
 from stateasset.ledger.compute import consolidation as consolidation_calc
 from stateasset.ledger.frames import intercompany_frame, statement_lines_frame
 from stateasset.ledger.schemas import (

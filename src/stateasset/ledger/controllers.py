@@ -24,8 +24,9 @@ from stateasset.auth.roles import Permission
 from stateasset.auth.schemas import Actor
 from stateasset.core.idempotency import run_once
 from stateasset.core.schemas import MAX_PAGE, Page
-from stateasset.ledger import closing, consolidation, service
+from stateasset.ledger import consolidation, service
 from stateasset.ledger.catalogue import ITEMS, TOTALS
+from stateasset.ledger.closing import intercompany, periods, statements, uploads
 from stateasset.ledger.schemas import (
     CatalogueItem,
     ConsolidationRead,
@@ -234,7 +235,7 @@ class StatementController(Controller):
             actor=request.user.username,
             route="statements.submit",
             payload=data,
-            work=lambda: closing.submit_statement(actor=request.user, data=data),
+            work=lambda: statements.submit_statement(actor=request.user, data=data),
         )
 
     @post("/import", operation_id="import_statements", guards=[requires(Permission.ledger_write)])
@@ -252,7 +253,7 @@ class StatementController(Controller):
             actor=request.user.username,
             route="statements.import",
             payload={"filename": filename, "content": content},
-            work=lambda: closing.import_statements(
+            work=lambda: uploads.import_statements(
                 actor=request.user, data=content, filename=filename
             ),
         )
@@ -265,7 +266,7 @@ class StatementController(Controller):
     )
     async def template(self, request: Reader, period: FromQuery[str]) -> Response[bytes]:
         """The XLSX template for a period: one sheet per entity in your scope, Chinese labels."""
-        content = await closing.statement_template(actor=request.user, period=period)
+        content = await uploads.statement_template(actor=request.user, period=period)
         return _xlsx(content, f"statement-template-{period}.xlsx")
 
     @get(
@@ -281,7 +282,7 @@ class StatementController(Controller):
         version: FromQuery[int | None] = None,
     ) -> StatementRead:
         """A statement version (the latest by default) with its validation findings."""
-        return await closing.get_statement(
+        return await statements.get_statement(
             actor=request.user, entity_id=entity_id, period=period, version=version
         )
 
@@ -303,7 +304,7 @@ class IntercompanyController(Controller):
             actor=request.user.username,
             route="intercompany.put",
             payload=data,
-            work=lambda: closing.put_intercompany(actor=request.user, data=data),
+            work=lambda: intercompany.put_intercompany(actor=request.user, data=data),
         )
 
     @get("/", operation_id="list_intercompany", guards=[requires(Permission.ledger_statements)])
@@ -311,7 +312,7 @@ class IntercompanyController(Controller):
         self, request: Reader, period: FromQuery[str], entity_id: FromQuery[UUID | None] = None
     ) -> list[IntercompanyLineRead]:
         """Intercompany lines of a period, for one entity (either side) or all in scope."""
-        return await closing.list_intercompany(
+        return await intercompany.list_intercompany(
             actor=request.user, period=period, entity_id=entity_id
         )
 
@@ -324,7 +325,7 @@ class IntercompanyController(Controller):
         self, request: Reader, period: FromQuery[str], entity_id: FromQuery[UUID | None] = None
     ) -> list[Mismatch]:
         """Pairs whose two sides disagree beyond the tolerance; they block locking."""
-        return await closing.mismatches(actor=request.user, period=period, entity_id=entity_id)
+        return await intercompany.mismatches(actor=request.user, period=period, entity_id=entity_id)
 
 
 class PeriodTransitionRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -344,7 +345,7 @@ class PeriodController(Controller):
     )
     async def board(self, request: Reader, period: FromPath[str]) -> list[PeriodStateRead]:
         """The period board: each entity's state (open, submitted, validated, locked)."""
-        return await closing.period_board(actor=request.user, period=period)
+        return await periods.period_board(actor=request.user, period=period)
 
     @post(
         "/{period:str}/transitions",
@@ -356,7 +357,7 @@ class PeriodController(Controller):
         self, request: Reader, period: FromPath[str], data: JSONBody[PeriodTransitionRequest]
     ) -> list[PeriodStateRead]:
         """Submit, validate, lock or (admin, with a reason) reopen: all entities or none."""
-        return await closing.transition_periods(
+        return await periods.transition_periods(
             actor=request.user,
             period=period,
             action=data.action,

@@ -3,7 +3,7 @@
 Each public function is one unit of work in one transaction, and audited. Controllers parse and
 authorise; these functions decide. Other domains call them as
 `from stateasset.ledger import service as ledger_service`. The quarter close (statements,
-intercompany lines, periods) is in `closing`, consolidation in `consolidation`, and every read
+intercompany lines, periods) is in `closing/`, consolidation in `consolidation`, and every read
 of a table into Polars in `frames`.
 """
 

@@ -1,0 +1,171 @@
+"""Intercompany lines (内部往来) and the pairs whose two sides disagree (内部往来核对).
+
+An entity replaces its whole set of lines for a period at once; a pair that does not match
+beyond the tolerance blocks locking the period of both sides.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+import polars as pl
+
+from stateasset.audit import service as audit
+from stateasset.auth.schemas import Actor
+from stateasset.core.clock import utc_now
+from stateasset.core.errors import FieldProblem, Invalid
+from stateasset.core.money import money_problem
+from stateasset.core.periods import period_of
+from stateasset.db import engine
+from stateasset.ledger.closing import periods
+from stateasset.ledger.compute import consolidation as consolidation_calc
+from stateasset.ledger.frames import intercompany_frame
+from stateasset.ledger.schemas import IntercompanyLineRead, IntercompanySubmit, Mismatch
+from stateasset.ledger.service import ensure_visible, entity_row, visible_entity_ids
+from stateasset.ledger.tables import Entity, IntercompanyLine
+from stateasset.settings import get_settings
+
+
+async def put_intercompany(*, actor: Actor, data: IntercompanySubmit) -> list[IntercompanyLineRead]:
+    """Replace the entity's intercompany lines for the period with this set."""
+    period_of(data.period)
+    await ensure_visible(actor, [data.entity_id])
+    problems = []
+    seen = set()
+    for i, line in enumerate(data.lines):
+        if reason := money_problem(line.amount):
+            problems.append(FieldProblem(field=f"body.lines[{i}].amount", reason=reason))
+        elif line.amount < 0:
+            problems.append(
+                FieldProblem(field=f"body.lines[{i}].amount", reason="must not be negative")
+            )
+        if line.partner_id == data.entity_id:
+            problems.append(
+                FieldProblem(
+                    field=f"body.lines[{i}].partner_id", reason="an entity cannot trade with itself"
+                )
+            )
+        if (line.partner_id, line.kind) in seen:
+            problems.append(
+                FieldProblem(field=f"body.lines[{i}]", reason="duplicate partner and kind")
+            )
+        seen.add((line.partner_id, line.kind))
+    if problems:
+        raise Invalid(f"{len(problems)} line(s) are invalid", errors=problems)
+    async with engine().transaction():
+        await entity_row(data.entity_id)
+        partners = {line.partner_id for line in data.lines}
+        known = {
+            r["id"]
+            for r in await Entity.select(Entity.id).where(
+                Entity.id.is_in(list(partners) or [uuid4()])
+            )
+        }
+        if missing := [
+            FieldProblem(
+                field=f"body.lines[{i}].partner_id",
+                reason=f"entity {line.partner_id} does not exist",
+            )
+            for i, line in enumerate(data.lines)
+            if line.partner_id not in known
+        ]:
+            raise Invalid("unknown partner entities", errors=missing)
+        await periods.ensure_writable(data.entity_id, data.period)
+        before = await list_intercompany(actor=actor, period=data.period, entity_id=data.entity_id)
+        await IntercompanyLine.delete().where(
+            IntercompanyLine.entity == data.entity_id, IntercompanyLine.period == data.period
+        )
+        now = utc_now()
+        if data.lines:
+            await IntercompanyLine.insert(
+                *[
+                    IntercompanyLine(
+                        id=uuid4(),
+                        entity=data.entity_id,
+                        partner=line.partner_id,
+                        period=data.period,
+                        kind=line.kind,
+                        amount=line.amount,
+                        created_at=now,
+                        created_by=actor.username,
+                    )
+                    for line in data.lines
+                ]
+            )
+        after = await list_intercompany(actor=actor, period=data.period, entity_id=data.entity_id)
+        await audit.record(
+            actor=actor.username,
+            action="intercompany.replace",
+            object_type="intercompany",
+            object_id=f"{data.entity_id}/{data.period}",
+            before=before,
+            after=after,
+        )
+    return after
+
+
+async def list_intercompany(
+    *, actor: Actor, period: str, entity_id: UUID | None = None
+) -> list[IntercompanyLineRead]:
+    """The period's lines in the actor's scope; with `entity_id`, those on either side of it."""
+    query = IntercompanyLine.select().where(IntercompanyLine.period == period)
+    if entity_id is not None:
+        await ensure_visible(actor, [entity_id])
+        query = query.where(
+            (IntercompanyLine.entity == entity_id) | (IntercompanyLine.partner == entity_id)
+        )
+    rows = (
+        await query.order_by(IntercompanyLine.entity)
+        .order_by(IntercompanyLine.partner)
+        .order_by(IntercompanyLine.kind)
+    )
+    visible = await visible_entity_ids(actor)
+    return [
+        IntercompanyLineRead(
+            entity_id=r["entity"],
+            partner_id=r["partner"],
+            period=r["period"],
+            kind=r["kind"],
+            amount=r["amount"],
+        )
+        for r in rows
+        if visible is None or r["entity"] in visible or r["partner"] in visible
+    ]
+
+
+async def _mismatch_frame(period: str) -> pl.DataFrame:
+    tolerance = Decimal(get_settings().intercompany_tolerance)
+    return consolidation_calc.intercompany_mismatches(
+        await intercompany_frame(period), tolerance
+    ).collect()
+
+
+async def mismatched_entities(period: str) -> set[UUID]:
+    """Entities on either side of a pair that does not match: they cannot be locked."""
+    frame = await _mismatch_frame(period)
+    return {UUID(e) for e in frame["entity_id"].to_list() + frame["partner_id"].to_list()}
+
+
+async def mismatches(*, actor: Actor, period: str, entity_id: UUID | None = None) -> list[Mismatch]:
+    """Intercompany pairs whose two sides disagree beyond the tolerance (内部往来核对)."""
+    period_of(period, "query.period")
+    visible = await visible_entity_ids(actor)
+    rows = []
+    for r in (await _mismatch_frame(period)).iter_rows(named=True):
+        ids = {UUID(r["entity_id"]), UUID(r["partner_id"])}
+        if entity_id is not None and entity_id not in ids:
+            continue
+        if visible is not None and not ids & visible:
+            continue
+        rows.append(
+            Mismatch(
+                kind=r["kind"],
+                entity_id=UUID(r["entity_id"]),
+                partner_id=UUID(r["partner_id"]),
+                entity_amount=r["entity_amount"],
+                partner_amount=r["partner_amount"],
+                difference=r["difference"],
+            )
+        )
+    return rows

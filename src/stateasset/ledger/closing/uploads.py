@@ -1,0 +1,102 @@
+"""Statement uploads (导入) and the workbook template staff fill in.
+
+An upload is all or nothing: every problem in the file is listed, and its statements are stored
+in one transaction only when none fails.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import msgspec
+
+from stateasset.auth.schemas import Actor
+from stateasset.core.errors import FieldProblem, Invalid
+from stateasset.core.periods import parse_period, period_of
+from stateasset.db import engine
+from stateasset.ledger import importer
+from stateasset.ledger.closing import statements
+from stateasset.ledger.schemas import EntityKind, Finding, ImportProblem, ImportReport
+from stateasset.ledger.service import visible_entity_ids
+from stateasset.ledger.tables import Entity
+
+
+async def import_statements(*, actor: Actor, data: bytes, filename: str) -> ImportReport:
+    """Check the whole upload first; store every statement in it, or nothing at all."""
+    visible = await visible_entity_ids(actor)
+    known = {
+        r["credit_code"]: str(r["id"])
+        for r in await Entity.select(Entity.id, Entity.credit_code)
+        if visible is None or r["id"] in visible
+    }
+    parsed = importer.parse_statement_upload(data, filename, known)
+    if parsed.errors:
+        problems = [
+            ImportProblem(
+                sheet=e.sheet,
+                row=e.row or 0,
+                column=f"{e.column or ''}{f' ({e.header})' if e.header else ''}",
+                reason=e.reason,
+            )
+            for e in parsed.errors
+        ]
+        raise Invalid(
+            f"{len(problems)} problem(s) in {filename}; nothing was imported",
+            errors=[
+                FieldProblem(
+                    field=f"file.{p.sheet}!{p.column.split(' ')[0]}{p.row}", reason=p.reason
+                )
+                for p in problems
+            ],
+            extra={"import_errors": [msgspec.structs.asdict(p) for p in problems]},
+        )
+    rows = parsed.rows
+    findings: list[Finding] = []
+    for (period_code,), frame in rows.group_by(["period"], maintain_order=True):
+        findings += await statements.check(
+            frame.select("entity_id", "period", "item", "amount"), parse_period(str(period_code))
+        )
+    if errors := [f for f in findings if f.severity == "error"]:
+        codes = {v: k for k, v in known.items()}
+        raise Invalid(
+            f"{len(errors)} validation rule(s) fail; nothing was imported",
+            errors=[
+                FieldProblem(
+                    field=f"file.{codes.get(str(f.entity_id), f.entity_id)}.{f.period}.{f.item}",
+                    reason=f"{f.rule}: {f.message}",
+                )
+                for f in errors
+            ],
+        )
+    stored = 0
+    async with engine().transaction():
+        for (entity_id, period_code), frame in rows.sort("entity_id", "period", "item").group_by(
+            ["entity_id", "period"], maintain_order=True
+        ):
+            items = dict(zip(frame["item"].to_list(), frame["amount"].to_list(), strict=True))
+            await statements.store_statement(
+                actor=actor,
+                entity_id=UUID(str(entity_id)),
+                period=str(period_code),
+                items=items,
+                source="import",
+            )
+            stored += 1
+    return ImportReport(
+        imported=True, statements=stored, rows=rows.height, errors=[], warnings=findings
+    )
+
+
+async def statement_template(*, actor: Actor, period: str) -> bytes:
+    """The XLSX template (one sheet per entity in scope, Chinese labels) for `period`."""
+    period_of(period, "query.period")
+    visible = await visible_entity_ids(actor)
+    rows = (
+        await Entity.select(Entity.id, Entity.credit_code, Entity.name)
+        .where(Entity.status == "active", Entity.kind.not_in([EntityKind.outside.value]))
+        .order_by(Entity.name)
+    )
+    entities = [
+        (r["credit_code"], r["name"]) for r in rows if visible is None or r["id"] in visible
+    ]
+    return importer.statement_template(period, entities)
