@@ -6,6 +6,7 @@ import logging
 import re
 import uuid
 from contextvars import ContextVar
+from enum import Enum
 from typing import Any
 
 import asyncpg
@@ -120,7 +121,9 @@ def _field_problems(exc: ValidationException) -> list[FieldProblem]:
         key = str(item.get("key", "")).replace("$", "").strip(".")
         if key == "data" or key.startswith("data."):
             key = key[4:].strip(".")  # litestar's name for the request body
-        source = str(item.get("source", "body"))
+        source = item.get("source", "body")
+        # Litestar gives a ParamType (a str-mixin Enum), whose str() is "ParamType.QUERY".
+        source = source.value if isinstance(source, Enum) else str(source)
         if missing := _MISSING_FIELD.search(message):
             key = f"{key}.{missing.group(1)}".strip(".")
         problems.append(FieldProblem(field=f"{source}.{key}".rstrip("."), reason=message))
