@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,7 @@ def _configure_openapi() -> OpenAPIConfig:
         version=__version__,
         description="国有资产营运投资集团: unified asset ledger, mother fund and KPI scoring.",
         path="/schema",
+        use_handler_docstrings=True,
         render_plugins=[
             SwaggerRenderPlugin(
                 js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
@@ -132,6 +134,19 @@ def _check_every_route_is_guarded(app: Litestar) -> None:
             unguarded.append(f"{route.path} ({handler.handler_name})")
     if unguarded:
         raise RuntimeError("routes without a permission: " + ", ".join(sorted(unguarded)))
+
+
+def _summarise_operations(app: Litestar) -> None:
+    """Give each operation without an explicit `summary=` its docstring's first line.
+
+    Litestar would otherwise title-case the function name; the description is the whole docstring
+    (`use_handler_docstrings`). The reference is built on first request, after this runs.
+    """
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            doc = inspect.getdoc(handler.fn)
+            if handler.summary is None and doc:
+                handler.summary = doc.splitlines()[0]
 
 
 def _request_id_first(app_config: AppConfig) -> AppConfig:
@@ -193,4 +208,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     _check_every_route_is_guarded(app)
+    _summarise_operations(app)
     return app

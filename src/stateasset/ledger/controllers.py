@@ -10,12 +10,12 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import UploadFile
+from litestar.openapi.spec import Example
 from litestar.params import (
-    FromPath,
-    FromQuery,
     HeaderParameter,
     JSONBody,
     MultipartBody,
+    PathParameter,
     QueryParameter,
 )
 
@@ -28,14 +28,18 @@ from stateasset.ledger import consolidation, service
 from stateasset.ledger.catalogue import ITEMS, TOTALS
 from stateasset.ledger.closing import intercompany, periods, statements, uploads
 from stateasset.ledger.schemas import (
+    PERIOD_PATTERN,
     CatalogueItem,
+    ConsolidationMode,
     ConsolidationRead,
     ControlOverrideCreate,
     ControlOverrideRead,
     EntityCreate,
     EntityKind,
     EntityRead,
+    EntityStatus,
     EntityUpdate,
+    Hierarchy,
     ImportReport,
     IntercompanyLineRead,
     IntercompanySubmit,
@@ -61,9 +65,63 @@ IdempotencyKey = Annotated[
         description="A client-chosen key; a retry with the same key and body is answered, not re-run",
     ),
 ]
-Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)]
-Offset = Annotated[int, QueryParameter(ge=0)]
+Limit = Annotated[
+    int, QueryParameter(ge=1, le=MAX_PAGE, description=f"Rows per page, at most {MAX_PAGE}")
+]
+Offset = Annotated[int, QueryParameter(ge=0, description="Rows to skip before the page starts")]
 Reader = Request[Actor, Any, Any]
+
+EXAMPLE_ID = "0b0e7a52-4c4a-4d7e-9f3e-6a1d2c3b4a59"
+PERIOD = "The reporting period (报告期): a month `2025-09`, a quarter `2025-Q3` or a year `2025`"
+PERIOD_EXAMPLES = [Example(summary="a quarter", value="2025-Q3")]
+QueryPeriod = Annotated[
+    str, QueryParameter(pattern=PERIOD_PATTERN, description=PERIOD, examples=PERIOD_EXAMPLES)
+]
+PathPeriod = Annotated[
+    str, PathParameter(pattern=PERIOD_PATTERN, description=PERIOD, examples=PERIOD_EXAMPLES)
+]
+EntityId = Annotated[UUID, PathParameter(description="The entity's id")]
+AsOf = Annotated[
+    date | None,
+    QueryParameter(
+        description="The date the stakes are read at (valid on that day); default today"
+    ),
+]
+EntityOfLines = Annotated[
+    UUID | None,
+    QueryParameter(
+        description="Only pairs with this entity on either side; default every entity in your scope"
+    ),
+]
+
+_UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+NODE_PATTERN = (
+    f"^(group|entity:{_UUID}|platform:{_UUID}|segment:({'|'.join(s.value for s in Segment)}))$"
+)
+Node = Annotated[
+    str,
+    QueryParameter(
+        pattern=NODE_PATTERN,
+        description="What to consolidate: `group` (the whole group, 集团), `entity:<id>` (an entity "
+        "and everything it controls), `platform:<id>` (a platform company of the 五大投 and its "
+        "members) or `segment:<code>` (a business segment, 业务板块: "
+        + ", ".join(s.value for s in Segment)
+        + ")",
+        examples=[
+            Example(summary="the whole group", value="group"),
+            Example(summary="an entity and what it controls", value=f"entity:{EXAMPLE_ID}"),
+            Example(summary="a platform company (五大投)", value=f"platform:{EXAMPLE_ID}"),
+            Example(summary="a business segment (业务板块)", value="segment:urban_construction"),
+        ],
+    ),
+]
+Mode = Annotated[
+    ConsolidationMode,
+    QueryParameter(
+        description="`consolidated` (合并: controlled members, eliminations, minority interest) or "
+        "`aggregated` (汇总: the plain sum of the members' items)"
+    ),
+]
 
 
 @dataclass
@@ -111,12 +169,26 @@ class EntityController(Controller):
     async def list_entities(
         self,
         request: Reader,
-        kind: FromQuery[EntityKind | None] = None,
-        platform_id: FromQuery[UUID | None] = None,
-        segment: FromQuery[Segment | None] = None,
-        status: FromQuery[str | None] = None,
-        second_level: FromQuery[bool | None] = None,
-        q: FromQuery[str | None] = None,
+        kind: Annotated[EntityKind | None, QueryParameter(description="Only this kind")] = None,
+        platform_id: Annotated[
+            UUID | None, QueryParameter(description="Only the members of this platform (五大投)")
+        ] = None,
+        segment: Annotated[
+            Segment | None, QueryParameter(description="Only this business segment (业务板块)")
+        ] = None,
+        status: Annotated[
+            EntityStatus | None, QueryParameter(description="Only this status")
+        ] = None,
+        second_level: Annotated[
+            bool | None,
+            QueryParameter(
+                description="Only second-level companies (二级公司), or only the others"
+            ),
+        ] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(description="Part of the name or short name, or a whole credit code"),
+        ] = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> Page[EntityRead]:
@@ -142,8 +214,14 @@ class EntityController(Controller):
     async def tree(
         self,
         request: Reader,
-        hierarchy: FromQuery[str] = "legal",
-        as_of: FromQuery[date | None] = None,
+        hierarchy: Annotated[
+            Hierarchy,
+            QueryParameter(
+                description="`legal` (by control, from the stakes), `platform` (五大投) or "
+                "`segment` (业务板块)"
+            ),
+        ] = Hierarchy.legal,
+        as_of: AsOf = None,
     ) -> list[TreeNode]:
         """The legal, platform (五大投) or segment (业务板块) hierarchy."""
         return await service.entity_tree(
@@ -151,7 +229,7 @@ class EntityController(Controller):
         )
 
     @get("/{entity_id:uuid}", operation_id="get_entity", guards=[requires(Permission.ledger_read)])
-    async def get_entity(self, request: Reader, entity_id: FromPath[UUID]) -> EntityRead:
+    async def get_entity(self, request: Reader, entity_id: EntityId) -> EntityRead:
         """One entity."""
         return await service.get_entity(actor=request.user, entity_id=entity_id)
 
@@ -161,7 +239,7 @@ class EntityController(Controller):
         guards=[requires(Permission.ledger_approve)],
     )
     async def update_entity(
-        self, request: Reader, entity_id: FromPath[UUID], data: JSONBody[EntityUpdate]
+        self, request: Reader, entity_id: EntityId, data: JSONBody[EntityUpdate]
     ) -> EntityRead:
         """Change an entity's names, platform, segment or status."""
         return await service.update_entity(actor=request.user, entity_id=entity_id, data=data)
@@ -172,7 +250,7 @@ class EntityController(Controller):
         guards=[requires(Permission.ledger_read)],
     )
     async def ownership(
-        self, request: Reader, entity_id: FromPath[UUID], as_of: FromQuery[date | None] = None
+        self, request: Reader, entity_id: EntityId, as_of: AsOf = None
     ) -> OwnershipView:
         """Effective interest (穿透持股比例), control and method of everything this entity reaches."""
         return await service.ownership_view(
@@ -185,7 +263,13 @@ class EntityController(Controller):
         guards=[requires(Permission.ledger_read)],
     )
     async def stakes(
-        self, request: Reader, entity_id: FromPath[UUID], as_of: FromQuery[date | None] = None
+        self,
+        request: Reader,
+        entity_id: EntityId,
+        as_of: Annotated[
+            date | None,
+            QueryParameter(description="Only the stakes valid on this date; default all history"),
+        ] = None,
     ) -> list[StakeRead]:
         """Stakes held by or in this entity (all history, or those valid at `as_of`)."""
         return await service.list_stakes(actor=request.user, entity_id=entity_id, as_of=as_of)
@@ -203,7 +287,10 @@ class StakeController(Controller):
 
     @post("/stakes/{stake_id:uuid}/end", operation_id="end_stake", status_code=200)
     async def end_stake(
-        self, request: Reader, stake_id: FromPath[UUID], data: JSONBody[StakeEnd]
+        self,
+        request: Reader,
+        stake_id: Annotated[UUID, PathParameter(description="The stake's id")],
+        data: JSONBody[StakeEnd],
     ) -> StakeRead:
         """End a stake at a date; history stays."""
         return await service.end_stake(
@@ -264,7 +351,7 @@ class StatementController(Controller):
         guards=[requires(Permission.ledger_statements)],
         media_type=XLSX,
     )
-    async def template(self, request: Reader, period: FromQuery[str]) -> Response[bytes]:
+    async def template(self, request: Reader, period: QueryPeriod) -> Response[bytes]:
         """The XLSX template for a period: one sheet per entity in your scope, Chinese labels."""
         content = await uploads.statement_template(actor=request.user, period=period)
         return _xlsx(content, f"statement-template-{period}.xlsx")
@@ -277,9 +364,11 @@ class StatementController(Controller):
     async def get_statement(
         self,
         request: Reader,
-        entity_id: FromPath[UUID],
-        period: FromPath[str],
-        version: FromQuery[int | None] = None,
+        entity_id: EntityId,
+        period: PathPeriod,
+        version: Annotated[
+            int | None, QueryParameter(ge=1, description="A stored version; default the latest")
+        ] = None,
     ) -> StatementRead:
         """A statement version (the latest by default) with its validation findings."""
         return await statements.get_statement(
@@ -309,7 +398,7 @@ class IntercompanyController(Controller):
 
     @get("/", operation_id="list_intercompany", guards=[requires(Permission.ledger_statements)])
     async def list_lines(
-        self, request: Reader, period: FromQuery[str], entity_id: FromQuery[UUID | None] = None
+        self, request: Reader, period: QueryPeriod, entity_id: EntityOfLines = None
     ) -> list[IntercompanyLineRead]:
         """Intercompany lines of a period, for one entity (either side) or all in scope."""
         return await intercompany.list_intercompany(
@@ -322,7 +411,7 @@ class IntercompanyController(Controller):
         guards=[requires(Permission.ledger_statements)],
     )
     async def mismatches(
-        self, request: Reader, period: FromQuery[str], entity_id: FromQuery[UUID | None] = None
+        self, request: Reader, period: QueryPeriod, entity_id: EntityOfLines = None
     ) -> list[Mismatch]:
         """Pairs whose two sides disagree beyond the tolerance; they block locking."""
         return await intercompany.mismatches(actor=request.user, period=period, entity_id=entity_id)
@@ -343,7 +432,7 @@ class PeriodController(Controller):
         operation_id="period_board",
         guards=[requires(Permission.ledger_statements)],
     )
-    async def board(self, request: Reader, period: FromPath[str]) -> list[PeriodStateRead]:
+    async def board(self, request: Reader, period: PathPeriod) -> list[PeriodStateRead]:
         """The period board: each entity's state (open, submitted, validated, locked)."""
         return await periods.period_board(actor=request.user, period=period)
 
@@ -354,7 +443,7 @@ class PeriodController(Controller):
         guards=[requires(Permission.ledger_write)],
     )
     async def transition(
-        self, request: Reader, period: FromPath[str], data: JSONBody[PeriodTransitionRequest]
+        self, request: Reader, period: PathPeriod, data: JSONBody[PeriodTransitionRequest]
     ) -> list[PeriodStateRead]:
         """Submit, validate, lock or (admin, with a reason) reopen: all entities or none."""
         return await periods.transition_periods(
@@ -375,11 +464,16 @@ class ConsolidationController(Controller):
     async def consolidation(
         self,
         request: Reader,
-        period: FromQuery[str],
-        node: FromQuery[str] = "group",
-        mode: FromQuery[str] = "consolidated",
+        period: QueryPeriod,
+        node: Node = "group",
+        mode: Mode = ConsolidationMode.consolidated,
     ) -> ConsolidationRead:
-        """合并/汇总: node is group, entity:<id>, platform:<id> or segment:<code>."""
+        """The consolidated (合并) or aggregated (汇总) statement of a node for a period.
+
+        A node is the whole group, an entity with what it controls, a platform company (五大投)
+        with its members, or a business segment (业务板块). The report lists its members, the
+        statement versions it used, every elimination by pair and the minority interest.
+        """
         return await consolidation.consolidation(
             actor=request.user, node=node, period=period, mode=mode
         )
@@ -388,9 +482,9 @@ class ConsolidationController(Controller):
     async def consolidation_xlsx(
         self,
         request: Reader,
-        period: FromQuery[str],
-        node: FromQuery[str] = "group",
-        mode: FromQuery[str] = "consolidated",
+        period: QueryPeriod,
+        node: Node = "group",
+        mode: Mode = ConsolidationMode.consolidated,
     ) -> Response[bytes]:
         """The same report as an Excel workbook with Chinese labels."""
         report = await consolidation.consolidation(

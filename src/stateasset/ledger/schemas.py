@@ -13,10 +13,9 @@ import msgspec
 Share = Annotated[
     Decimal, msgspec.Meta(description="a fraction from 0 to 1 (0.8 is 80%), at most 6 places")
 ]
-PeriodCode = Annotated[
-    str,
-    msgspec.Meta(pattern=r"^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$", examples=["2025-Q3"]),
-]
+PERIOD_PATTERN = r"^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$"
+"""A month `2025-09`, a quarter `2025-Q3` or a year `2025` (core.periods has the full rules)."""
+PeriodCode = Annotated[str, msgspec.Meta(pattern=PERIOD_PATTERN, examples=["2025-Q3"])]
 Reason = Annotated[str, msgspec.Meta(min_length=4, max_length=1000)]
 
 
@@ -66,6 +65,48 @@ class EntityStatus(StrEnum):
     deregistered = "deregistered"
 
 
+class Hierarchy(StrEnum):
+    """The three hierarchies over the same entities, each usable as a consolidation node."""
+
+    legal = "legal"  # 股权: by control, from the stakes
+    platform = "platform"  # 五大投: which platform company an entity belongs to
+    segment = "segment"  # 业务板块
+
+
+class ConsolidationMode(StrEnum):
+    """合并 (consolidated) or 汇总 (aggregated)."""
+
+    consolidated = "consolidated"  # 合并: members under control, eliminations, minority interest
+    aggregated = "aggregated"  # 汇总: the plain sum of the members' items
+
+
+class ConsolidationMethod(StrEnum):
+    """How a holding enters the holder's consolidation: by control, then by votes."""
+
+    full = "full"  # 全面合并 (子公司): controlled
+    equity = "equity"  # 权益法 (联营/合营): 20%–50% of the votes without control
+    none = "none"  # 不合并: a financial investment
+
+
+class IntercompanyKind(StrEnum):
+    """What an intercompany line (内部往来) reports about its partner.
+
+    `receivable`/`payable`: what one side is owed and the other owes. `revenue`: the seller's
+    internal sales; the buyer reports what it bought as `cost` (expensed) and `inventory_held`
+    (still in stock at period end). `investment`: the holder's carrying amount of the partner's
+    shares. `equity` is accepted from older clients and eliminates nothing: the held side's
+    equity comes from its statement and the stakes.
+    """
+
+    receivable = "receivable"  # 应收
+    payable = "payable"  # 应付
+    revenue = "revenue"  # 内部营业收入
+    cost = "cost"  # 内部采购, 已计入营业成本
+    inventory_held = "inventory_held"  # 内部采购, 期末仍在存货
+    investment = "investment"  # 长期股权投资
+    equity = "equity"
+
+
 class EntityCreate(msgspec.Struct, frozen=True, kw_only=True):
     credit_code: Annotated[str, msgspec.Meta(description="统一社会信用代码, GB 32100-2015")]
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -107,12 +148,15 @@ class EntityRead(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TreeNode(msgspec.Struct, frozen=True, kw_only=True):
-    """One node of a hierarchy; `method` and `effective_interest` only in the legal tree."""
+    """One node of a hierarchy; `method` and `effective_interest` only in the legal tree.
+
+    The legal tree's top node is the entity it starts from: method `full`, interest 1.
+    """
 
     id: str
     name: str
     kind: str
-    method: str | None = None
+    method: ConsolidationMethod | None = None
     effective_interest: float | None = None
     children: list[TreeNode] = []
 
@@ -165,7 +209,7 @@ class OwnershipRow(msgspec.Struct, frozen=True, kw_only=True):
     effective_interest: float  # 穿透持股比例
     group_votes: float
     controlled: bool
-    method: str  # full 全面合并 / equity 权益法 / none 不合并
+    method: ConsolidationMethod
     parent_id: UUID | None
 
 
@@ -211,9 +255,7 @@ class StatementRead(msgspec.Struct, frozen=True, kw_only=True):
 
 class IntercompanyLineIn(msgspec.Struct, frozen=True, kw_only=True):
     partner_id: UUID
-    kind: Annotated[
-        str, msgspec.Meta(pattern="^(receivable|payable|revenue|cost|investment|equity)$")
-    ]
+    kind: IntercompanyKind
     amount: Decimal
 
 
@@ -229,7 +271,7 @@ class IntercompanyLineRead(msgspec.Struct, frozen=True, kw_only=True):
     entity_id: UUID
     partner_id: UUID
     period: str
-    kind: str
+    kind: IntercompanyKind
     amount: Decimal
 
 
@@ -301,7 +343,7 @@ class ConsolidationRead(msgspec.Struct, frozen=True, kw_only=True):
     node: str
     node_name: str
     period: str
-    mode: str  # consolidated 合并 | aggregated 汇总
+    mode: ConsolidationMode
     root_id: UUID
     members: list[UUID]
     missing_statements: list[UUID]

@@ -32,6 +32,7 @@ from stateasset.ledger.frames import overrides_frame, stakes_frame
 from stateasset.ledger.schemas import (
     ENTITY_KIND_LABELS,
     SEGMENT_LABELS,
+    ConsolidationMethod,
     ControlOverrideCreate,
     ControlOverrideRead,
     EntityCreate,
@@ -335,19 +336,20 @@ async def _legal_tree(
     for row in own.filter(pl.col("parent_id").is_not_null()).iter_rows(named=True):
         children.setdefault(row["parent_id"], []).append(row)
 
-    def build(entity_id: str, method: str | None, interest: float | None) -> TreeNode:
+    def build(entity_id: str, method: str, interest: float | None) -> TreeNode:
         row = entities.get(UUID(entity_id))
         kids = sorted(children.get(entity_id, []), key=lambda r: r["entity_id"])
         return TreeNode(
             id=entity_id,
             name=row["name"] if row else entity_id,
             kind=row["kind"] if row else "unknown",
-            method=method,
+            method=ConsolidationMethod(method),
             effective_interest=interest,
             children=[build(k["entity_id"], k["method"], k["effective_interest"]) for k in kids],
         )
 
-    return [build(str(root), "root", 1.0)]
+    # The top of the tree consolidates itself in full.
+    return [build(str(root), ConsolidationMethod.full, 1.0)]
 
 
 # ------------------------------------------------------------------------------------------
@@ -571,7 +573,7 @@ async def ownership_view(*, actor: Actor, root_id: UUID, as_of: date) -> Ownersh
             effective_interest=r["effective_interest"],
             group_votes=r["group_votes"],
             controlled=r["controlled"],
-            method=r["method"],
+            method=ConsolidationMethod(r["method"]),
             parent_id=UUID(r["parent_id"]) if r["parent_id"] else None,
         )
         for r in own.iter_rows(named=True)
