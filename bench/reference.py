@@ -333,6 +333,7 @@ def consolidate(
     for row in own.values():
         for name, amount in row.items():
             aggregated[name] += amount
+    reported = set(aggregated)
     change: dict[str, Decimal] = defaultdict(lambda: ZERO)  # consolidated − aggregated
 
     up = dict(parent or {})
@@ -487,7 +488,9 @@ def consolidate(
     change["state_capital"] = state - aggregated["state_capital"]
 
     items = {}
-    for name in sorted(aggregated.keys() | change.keys() | set(ALWAYS)):
+    # An item nobody reported appears only when the eliminations leave something in it.
+    touched = {name for name, amount in change.items() if amount}
+    for name in sorted(reported | touched | set(ALWAYS)):
         total = aggregated[name]
         result = total + change[name]
         items[name] = (total, total - result, result)

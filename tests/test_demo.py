@@ -175,8 +175,8 @@ async def _check_intercompany(db: asyncpg.Connection) -> None:
             "payable",
             "revenue",
             "cost",
+            "inventory_held",
             "investment",
-            "equity",
         }
         frame = pl.DataFrame(
             [dict(r) for r in rows],
@@ -253,6 +253,19 @@ async def _check_periods_audit_and_consolidation(db: asyncpg.Connection) -> None
     assert items["total_assets"] == items["total_liabilities"] + items["total_equity"]
     assert items["non_controlling_interest"] > 0
     assert all(items[i] >= 0 for i in ("receivables", "payables", "paid_in_capital", "revenue"))
+    # Every internal holding has its investment line, every sale its inventory_held line: the
+    # buyers' stock carries the sellers' margin out as unrealized profit.
+    assert consolidated.missing_investment_lines == []
+    assert consolidated.notes == []
+    assert items["unrealized_profit"] > 0
+    assert items["reserve_shortfall"] == 0  # holdings are carried at share × paid-in capital
+    # The group's paid-in capital is its own (CAS 33), not the members' sum.
+    group_paid_in = await db.fetchval(
+        "SELECT l.amount FROM statement_line l JOIN statement s ON s.id = l.statement "
+        "JOIN entity e ON e.id = s.entity WHERE e.kind = 'group' AND s.period = '2026-Q2' "
+        "AND l.item = 'paid_in_capital'"
+    )
+    assert items["paid_in_capital"] == group_paid_in
 
 
 async def test_a_failed_load_leaves_nothing_behind(

@@ -13,7 +13,8 @@ cent. What it holds:
   own the rest; two agencies (机关) and two public institutions (事业单位) outside consolidation;
 - 财务快报 for the 27 reporting entities for 2025-Q1 … 2026-Q3 (balances exact, flows
   year-to-date), with intercompany lines every period: receivable/payable, revenue/cost and
-  investment/equity pairs, all matching except one receivable/payable pair in 2026-Q3 between
+  investment lines from each holder (the buyer's side of a sale split into cost and
+  inventory_held), all matching except one receivable/payable pair in 2026-Q3 between
   a 城建投 company and a 交通投 company that differs by ¥12,000.00 (SCENARIOS.md §1);
 - 2025 and 2026-Q1/Q2 locked; 2026-Q3 a mix of open, submitted and validated;
 - one user per role, password `demo-password-2026`.
@@ -639,13 +640,12 @@ def _intercompany(
     out: dict[str, dict[str, list[tuple[str, str, Decimal]]]] = {}
     for period in PERIODS:
         lines: dict[str, list[tuple[str, str, Decimal]]] = defaultdict(list)
-        # Holdings inside the consolidated group: the holder's carrying amount, the same on
-        # the held company's side.
+        # Holdings inside the consolidated group: the holder's carrying amount (CAS 33 takes
+        # the held side's equity from its statement and the stakes, so it reports nothing).
         for h in HOLDINGS:
             if h.holder in CONTROLLED_BY_GROUP and h.held in CONTROLLED_BY_GROUP:
                 amount = _investment(Decimal(h.economic), series[h.held].paid_in_cents)
                 lines[h.holder].append((h.held, "investment", amount))
-                lines[h.held].append((h.holder, "equity", amount))
         # Trade: a share of the smaller of the two sides' own items (whole yuan), so neither
         # side reports more against the other than its statement holds.
         for (kind, a, b), fraction in fractions.items():
@@ -656,7 +656,14 @@ def _intercompany(
             if kind == "receivable" and (a, b) == MISMATCHED_PAIR and period == CURRENT_PERIOD:
                 back = amount - MISMATCH
             lines[a].append((b, kind, amount))
-            lines[b].append((a, back_kind, back))
+            if kind == "revenue":
+                # The buyer still holds a tenth of what it bought (whole hundreds of yuan) at
+                # the quarter's end; the seller's profit in it is eliminated as unrealized.
+                held = _yuan(int(back * 100) // 10 // 10_000 * 10_000)
+                lines[b].append((a, back_kind, back - held))
+                lines[b].append((a, "inventory_held", held))
+            else:
+                lines[b].append((a, back_kind, back))
         out[period] = dict(lines)
     return out
 

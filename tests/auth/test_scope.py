@@ -78,7 +78,7 @@ async def test_ledger_scope_is_the_users_entity_and_what_it_controls(
         )
         assert stake.status_code == 201, stake.text
     manager = UUID(ids["基金管理公司"])
-    fm = await login_as("fund_manager", entity_id=manager)
+    fm = await login_as("entity_finance", entity_id=manager)
 
     listed = await client.get("/api/v1/ledger/entities/", headers=fm)
     assert {e["name"] for e in listed.json()["items"]} == {"基金管理公司", "子基金"}
@@ -87,7 +87,7 @@ async def test_ledger_scope_is_the_users_entity_and_what_it_controls(
 
     # Seeing every entity is a permission: granted, the same user sees the outside one too.
     await db.execute(
-        "UPDATE app_user SET grants = '{ledger:all}' WHERE role = 'fund_manager' AND entity_id = $1",
+        "UPDATE app_user SET grants = '{ledger:all}' WHERE role = 'entity_finance' AND entity_id = $1",
         manager,
     )
     assert (

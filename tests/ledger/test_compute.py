@@ -84,7 +84,10 @@ def lines_frame(rows: Iterable[tuple[str, str, str, str | Decimal]]) -> pl.LazyF
 
 
 def overrides_frame(rows: dict[str, bool]) -> pl.LazyFrame:
-    return pl.LazyFrame(list(rows.items()), schema=OVERRIDES_SCHEMA, orient="row")
+    """Overrides without a method: the judgement alone, as most are recorded."""
+    return pl.LazyFrame(
+        [(e, c, None) for e, c in rows.items()], schema=OVERRIDES_SCHEMA, orient="row"
+    )
 
 
 def interests(stakes: pl.LazyFrame, root: str) -> dict[str, float]:
@@ -294,7 +297,7 @@ def test_control_override_methods() -> None:
     stakes = same([("R", "G", 0.7), ("R", "H", 0.25), ("R", "K", 0.1), ("R", "F", 0.05)])
     overrides = pl.LazyFrame(
         [("G", False, "none"), ("H", False, None), ("K", False, "equity"), ("F", False, "full")],
-        schema={"entity_id": pl.String, "controlled": pl.Boolean, "method": pl.String},
+        schema=OVERRIDES_SCHEMA,
         orient="row",
     )
     rows = control_rows(control(stakes, "R", overrides=overrides))

@@ -158,7 +158,7 @@ async def test_stakes_and_overrides_as_of_a_date(db: asyncpg.Connection) -> None
     assert stakes.schema == pl.Schema(STAKES_SCHEMA)
     assert stakes.rows() == [(str(ids["H"]), str(ids["C"]), 0.8, 0.8)]
     assert overrides.schema == pl.Schema(OVERRIDES_SCHEMA)
-    assert overrides.rows() == [(str(ids["C"]), True)]
+    assert overrides.rows() == [(str(ids["C"]), True, None)]
 
 
 async def test_empty_reads_keep_their_schema(db: asyncpg.Connection) -> None:

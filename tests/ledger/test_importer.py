@@ -247,7 +247,8 @@ def test_template_layout() -> None:
     ]
     assert [c.value for c in ws[4]] == ["项目编码", "项目名称", "金额"]
     assert all(c.font.b for c in ws[4])
-    items = [(ws.cell(r, 1).value, ws.cell(r, 2).value, ws.cell(r, 3).value) for r in range(5, 38)]
+    rows = range(5, 5 + len(ITEMS))
+    items = [(ws.cell(r, 1).value, ws.cell(r, 2).value, ws.cell(r, 3).value) for r in rows]
     assert items == [(i.code, i.label, None) for i in ITEMS]
     assert ws.max_row == 4 + len(ITEMS)
     assert ws.column_dimensions["A"].width >= 30

@@ -237,16 +237,23 @@ async def test_intercompany_mismatch_is_reported_and_blocks_lock(
     await _lines(api, chain, "G", [("P", "receivable", "62000.00")])
     await _lines(api, chain, "P", [("G", "payable", "50000.00")])
     report = await api("GET", f"/api/v1/ledger/intercompany/mismatches?period={PERIOD}")
-    assert report == [
-        {
-            "kind": "receivable_payable",
-            "entity_id": chain["G"],
-            "partner_id": chain["P"],
-            "entity_amount": "62000.00",
-            "partner_amount": "50000.00",
-            "difference": "12000.00",
-        }
-    ]
+    assert report[0] == {
+        "kind": "receivable_payable",
+        "entity_id": chain["G"],
+        "partner_id": chain["P"],
+        "entity_amount": "62000.00",
+        "partner_amount": "50000.00",
+        "difference": "12000.00",
+    }
+    # Neither holder reported an investment line: listed, so the investments are not counted
+    # twice unnoticed.
+    assert len(report) == 3
+    assert {
+        (m["kind"], m["entity_id"], m["partner_id"], m["economic_share"]) for m in report[1:]
+    } == {
+        ("missing_investment_line", chain["G"], chain["P"], 0.8),
+        ("missing_investment_line", chain["P"], chain["S"], 0.6),
+    }
     url = f"/api/v1/ledger/periods/{PERIOD}/transitions"
     for action in ("submit", "validate"):
         await api("POST", url, json={"action": action})
@@ -346,7 +353,10 @@ async def test_reopen_needs_admin_and_a_reason_and_cascades_upwards(
 async def test_consolidation_worked_by_hand(api: Any, chain: dict[str, str]) -> None:
     await _submit_all(api, chain)
     await _matched_lines(api, chain)
-    report = await api("GET", f"/api/v1/ledger/consolidation/?period={PERIOD}&node=group")
+    report = await api(
+        "GET", f"/api/v1/ledger/consolidation/?period={PERIOD}&node=group&eliminations=all"
+    )
+    assert report["source"] == "computed"
     items = {i["item"]: i for i in report["items"]}
     consolidated = {k: Decimal(v["consolidated"]) for k, v in items.items()}
     # Sum of G, P, S: total_assets 1000 + 1300 + 800 = 3100. Eliminated: the receivable 50 and
@@ -359,7 +369,12 @@ async def test_consolidation_worked_by_hand(api: Any, chain: dict[str, str]) -> 
     # Liabilities 0 + 50 + 100 less the payable 50 = 100; equity 2950 less 800 + 300 = 1850.
     assert consolidated["total_liabilities"] == 100
     assert consolidated["total_equity"] == 1850
-    assert consolidated["paid_in_capital"] == 1400
+    # CAS 33: paid-in capital is the group's own; P's 1000 and S's 500 go x to capital reserve,
+    # against the investments: 0.8 × 1000 + 0.48 × 500 − (1 × 800 + 0.8 × 300) = 0.
+    assert consolidated["paid_in_capital"] == 1000
+    assert consolidated["capital_reserve"] == 0
+    # Retained: 0.8 × P's 250 + 0.48 × S's 200 = 296.
+    assert consolidated["retained_earnings"] == 296
     # Revenue 900 and cost 560 both lose the 40 P sold to S; profit is untouched.
     assert (consolidated["revenue"], consolidated["operating_cost"]) == (860, 520)
     assert consolidated["net_profit"] == 170
@@ -382,10 +397,17 @@ async def test_consolidation_worked_by_hand(api: Any, chain: dict[str, str]) -> 
         [
             ("receivable_payable", chain["G"]),
             ("revenue_cost", chain["P"]),
-            ("investment_equity", chain["G"]),
-            ("investment_equity", chain["P"]),
+            ("investment", chain["G"]),
+            ("investment", chain["P"]),
         ]
     )
+    # S reported what it bought as cost, with no inventory_held line: the report says so.
+    assert len(report["notes"]) == 1 and "inventory_held" in report["notes"][0]
+    for row in report["items"]:
+        if row["aggregated"] is not None:
+            assert Decimal(row["aggregated"]) - Decimal(row["eliminated"]) == Decimal(
+                row["consolidated"]
+            ), row["item"]
 
 
 async def test_platform_consolidation_and_aggregation(api: Any, chain: dict[str, str]) -> None:
@@ -405,7 +427,7 @@ async def test_platform_consolidation_and_aggregation(api: Any, chain: dict[str,
     )
     summed = {i["item"]: Decimal(i["consolidated"]) for i in aggregated["items"]}
     assert summed["total_assets"] == 2100
-    assert aggregated["eliminations"] == []
+    assert aggregated["eliminations"] == aggregated["elimination_summary"] == []
 
 
 async def test_consolidation_exports_to_xlsx_with_chinese_labels(

@@ -72,11 +72,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.self_service,
         }
     ),
+    # Funds, GPs and portfolio companies are entities: a fund manager reads every entity, but
+    # statements and consolidations only when granted `ledger:statements`.
     Role.fund_manager: frozenset(
         {
             Permission.funds_read,
             Permission.funds_write,
             Permission.ledger_read,
+            Permission.ledger_all,
             Permission.self_service,
         }
     ),

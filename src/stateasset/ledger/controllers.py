@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, MediaType, Request, Response, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.openapi.spec import Example
 from litestar.params import (
@@ -34,6 +34,7 @@ from stateasset.ledger.schemas import (
     ConsolidationRead,
     ControlOverrideCreate,
     ControlOverrideRead,
+    EliminationDetail,
     EntityCreate,
     EntityKind,
     EntityRead,
@@ -113,6 +114,13 @@ Node = Annotated[
             Example(summary="a platform company (五大投)", value=f"platform:{EXAMPLE_ID}"),
             Example(summary="a business segment (业务板块)", value="segment:urban_construction"),
         ],
+    ),
+]
+Eliminations = Annotated[
+    EliminationDetail,
+    QueryParameter(
+        description="`summary` (default: the eliminations summed by kind) or `all` (every "
+        "elimination by pair, which at county-group scale runs to tens of thousands of rows)"
     ),
 ]
 Mode = Annotated[
@@ -467,16 +475,21 @@ class ConsolidationController(Controller):
         period: QueryPeriod,
         node: Node = "group",
         mode: Mode = ConsolidationMode.consolidated,
-    ) -> ConsolidationRead:
+        eliminations: Eliminations = EliminationDetail.summary,
+    ) -> Response[ConsolidationRead]:
         """The consolidated (合并) or aggregated (汇总) statement of a node for a period.
 
         A node is the whole group, an entity with what it controls, a platform company (五大投)
         with its members, or a business segment (业务板块). The report lists its members, the
-        statement versions it used, every elimination by pair and the minority interest.
+        statement versions it used, the eliminations (summed by kind, or every one with
+        `eliminations=all`), the minority interest per member, stakes between members with no
+        investment line, and whether it was read back stored (every reporting member locked)
+        or computed.
         """
-        return await consolidation.consolidation(
-            actor=request.user, node=node, period=period, mode=mode
+        body = await consolidation.consolidation_body(
+            actor=request.user, node=node, period=period, mode=mode, detail=eliminations
         )
+        return Response(body, media_type=MediaType.JSON)  # type: ignore[arg-type]
 
     @get("/xlsx", operation_id="consolidation_xlsx", media_type=XLSX)
     async def consolidation_xlsx(
@@ -486,9 +499,13 @@ class ConsolidationController(Controller):
         node: Node = "group",
         mode: Mode = ConsolidationMode.consolidated,
     ) -> Response[bytes]:
-        """The same report as an Excel workbook with Chinese labels."""
+        """The same report as an Excel workbook with Chinese labels, every elimination listed."""
         report = await consolidation.consolidation(
-            actor=request.user, node=node, period=period, mode=mode
+            actor=request.user,
+            node=node,
+            period=period,
+            mode=mode,
+            detail=EliminationDetail.all,
         )
         content = consolidation.consolidation_workbook(report, await service.entity_names())
         return _xlsx(content, f"consolidation-{period}.xlsx")

@@ -44,8 +44,9 @@ STAKES_SCHEMA: dict[str, pl.DataType] = {
 OVERRIDES_SCHEMA: dict[str, pl.DataType] = {
     "entity_id": pl.String(),
     "controlled": pl.Boolean(),
+    "method": pl.String(),
 }
-"""The latest control override per entity valid at a date."""
+"""The latest control override per entity valid at a date; method full/equity/none or null."""
 
 STATEMENT_SCHEMA: dict[str, pl.DataType] = {
     "entity_id": pl.String(),
@@ -105,7 +106,8 @@ async def stakes_frame(as_of: date) -> pl.LazyFrame:
 async def overrides_frame(as_of: date) -> pl.LazyFrame:
     """Each entity's latest control override valid at `as_of` (OVERRIDES_SCHEMA)."""
     rows = await ControlOverride.raw(
-        "SELECT DISTINCT ON (entity) entity::text AS entity_id, controlled FROM control_override "
+        "SELECT DISTINCT ON (entity) entity::text AS entity_id, controlled, method "
+        "FROM control_override "
         "WHERE valid_from <= {} AND (valid_to IS NULL OR valid_to > {}) "
         "ORDER BY entity, created_at DESC",
         as_of,
@@ -147,3 +149,33 @@ async def intercompany_frame(period: str, entity_ids: Sequence[UUID] | None = No
             schema=INTERCOMPANY_SCHEMA,
         )
     return frame.lazy()
+
+
+STATEMENT_VERSIONS_SCHEMA: dict[str, pl.DataType] = {
+    "entity_id": pl.String(),
+    "statement_id": pl.String(),
+    "version": pl.Int64(),
+}
+"""The latest statement version of each entity for a period."""
+
+PERIOD_STATES_SCHEMA: dict[str, pl.DataType] = {"entity_id": pl.String(), "state": pl.String()}
+"""Each entity's state for a period; an entity without a row is open."""
+
+
+async def statement_versions_frame(period: str) -> pl.DataFrame:
+    """The latest statement version of every entity that filed for `period`."""
+    return await _copy_frame(
+        "SELECT DISTINCT ON (entity) entity::text AS entity_id, id::text AS statement_id, version "
+        "FROM statement WHERE period = $1 ORDER BY entity, version DESC",
+        period,
+        schema=STATEMENT_VERSIONS_SCHEMA,
+    )
+
+
+async def period_states_frame(period: str) -> pl.DataFrame:
+    """Every recorded state for `period` (PERIOD_STATES_SCHEMA)."""
+    return await _copy_frame(
+        "SELECT entity::text AS entity_id, state FROM period_state WHERE period = $1",
+        period,
+        schema=PERIOD_STATES_SCHEMA,
+    )

@@ -1,9 +1,11 @@
 from piccolo.conf.apps import AppConfig
 
 from stateasset.ledger.tables import (
+    ConsolidationResult,
     ControlOverride,
     Entity,
     IntercompanyLine,
+    OwnershipVersion,
     PeriodState,
     Stake,
     Statement,
@@ -22,6 +24,8 @@ APP_CONFIG = AppConfig(
         Statement,
         StatementLine,
         IntercompanyLine,
+        OwnershipVersion,
+        ConsolidationResult,
     ],
     migration_dependencies=[],
     commands=[],

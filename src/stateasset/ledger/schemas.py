@@ -116,6 +116,7 @@ class EntityCreate(msgspec.Struct, frozen=True, kw_only=True):
     segment: Segment | None = None
     industry: Annotated[str, msgspec.Meta(max_length=50)] | None = None
     second_level: bool = False
+    state_share: Share = Decimal(1)  # 国有股权比例: 1 for a wholly state-owned entity
 
 
 class EntityUpdate(msgspec.Struct, frozen=True, kw_only=True):
@@ -127,6 +128,7 @@ class EntityUpdate(msgspec.Struct, frozen=True, kw_only=True):
     segment: Segment | None = None
     industry: Annotated[str, msgspec.Meta(max_length=50)] | None = None
     second_level: bool | None = None
+    state_share: Share | None = None
     status: EntityStatus | None = None
 
 
@@ -142,6 +144,7 @@ class EntityRead(msgspec.Struct, frozen=True, kw_only=True):
     segment_label: str | None
     industry: str | None
     second_level: bool
+    state_share: Decimal  # 国有股权比例
     status: EntityStatus
     created_at: datetime
     updated_at: datetime
@@ -187,8 +190,14 @@ class StakeRead(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ControlOverrideCreate(msgspec.Struct, frozen=True, kw_only=True):
+    """A judgement of control with its reason; `method` says how an uncontrolled one is held.
+
+    Without a method, "not controlled" on 20% or more of the votes means the equity method.
+    """
+
     entity_id: UUID
     controlled: bool
+    method: ConsolidationMethod | None = None
     reason: Reason
     valid_from: date
     valid_to: date | None = None
@@ -198,6 +207,7 @@ class ControlOverrideRead(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
     entity_id: UUID
     controlled: bool
+    method: ConsolidationMethod | None
     reason: str
     valid_from: date
     valid_to: date | None
@@ -206,7 +216,8 @@ class ControlOverrideRead(msgspec.Struct, frozen=True, kw_only=True):
 class OwnershipRow(msgspec.Struct, frozen=True, kw_only=True):
     entity_id: UUID
     name: str
-    effective_interest: float  # 穿透持股比例
+    effective_interest: float  # 穿透持股比例: every path, through associates too
+    consolidated_interest: float  # 归属于母公司的权益比例: paths through consolidated members
     group_votes: float
     controlled: bool
     method: ConsolidationMethod
@@ -275,13 +286,22 @@ class IntercompanyLineRead(msgspec.Struct, frozen=True, kw_only=True):
     amount: Decimal
 
 
-class Mismatch(msgspec.Struct, frozen=True, kw_only=True):
+class Mismatch(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """An intercompany pair whose sides disagree, or a stake with no investment line.
+
+    kind receivable_payable or revenue_cost: both sides' amounts and their difference (the
+    seller's revenue against the buyer's cost + inventory_held). kind missing_investment_line:
+    entity_id holds economic_share of partner_id, both consolidated, and reported no
+    `investment` line toward it, so the investment cannot be eliminated.
+    """
+
     kind: str
     entity_id: UUID
     partner_id: UUID
     entity_amount: Decimal | None
     partner_amount: Decimal | None
-    difference: Decimal
+    difference: Decimal | None
+    economic_share: float | None = None
 
 
 class PeriodAction(StrEnum):
@@ -306,35 +326,90 @@ class PeriodStateRead(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ItemRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One line of a consolidated statement: aggregated − eliminated = consolidated.
+
+    Summary rows (NCI, attributable equity and profit, differences) are not sums of the
+    members' items: their aggregated and eliminated are null.
+    """
+
     item: str
     label: str
-    aggregated: Decimal
-    eliminated: Decimal
+    aggregated: Decimal | None
+    eliminated: Decimal | None
     consolidated: Decimal
 
 
+class EliminationKind(StrEnum):
+    """What an elimination (抵销分录) takes out."""
+
+    receivable_payable = "receivable_payable"  # 内部往来: receivable against payable
+    revenue_cost = "revenue_cost"  # 内部交易: the seller's internal revenue and its cost
+    unrealized_profit = "unrealized_profit"  # 未实现内部销售利润 in the buyer's inventory
+    investment = "investment"  # 长期股权投资 against the held member's equity
+    treasury_stock = "treasury_stock"  # 库存股: a member's stake in the consolidating parent
+
+
 class EliminationRow(msgspec.Struct, frozen=True, kw_only=True):
-    kind: str
+    """One elimination at the lowest common consolidated parent of its two sides.
+
+    For a pair (receivable_payable, revenue_cost): each side's amount and their difference.
+    For investment and treasury_stock: the holder's carrying amount. For unrealized_profit:
+    the profit (entity_amount, the seller's) and the inventory_held it sits in (partner_amount).
+    """
+
+    kind: EliminationKind
     entity_id: UUID
     partner_id: UUID
     at_entity_id: UUID | None
     entity_amount: Decimal
-    partner_amount: Decimal
-    difference: Decimal
+    partner_amount: Decimal | None
+    difference: Decimal | None
+
+
+class EliminationSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """The eliminations of one kind, summed."""
+
+    kind: EliminationKind
+    count: int
+    entity_amount: Decimal
+    partner_amount: Decimal | None
+    difference: Decimal | None
 
 
 class NciRow(msgspec.Struct, frozen=True, kw_only=True):
+    """少数股东权益 of one consolidated member: (1 − x) of its own net assets and profit."""
+
     entity_id: UUID
-    effective_interest: float
+    consolidated_interest: float  # 归属于母公司的权益比例 x
     own_net_assets: Decimal
     non_controlling_interest: Decimal
     net_profit: Decimal
     nci_profit: Decimal
 
 
+class MissingInvestmentLine(msgspec.Struct, frozen=True, kw_only=True):
+    """A stake between two consolidated members whose holder reported no investment line."""
+
+    holder_id: UUID
+    held_id: UUID
+    economic_share: float
+
+
 class StatementVersionUsed(msgspec.Struct, frozen=True):
     entity_id: UUID
     version: int
+
+
+class EliminationDetail(StrEnum):
+    """How much of the eliminations a consolidation lists."""
+
+    summary = "summary"  # one row per kind
+    all = "all"  # every elimination
+
+
+class ResultSource(StrEnum):
+    stored = "stored"  # read back: every member's period is locked
+    computed = "computed"  # computed for this request
 
 
 class ConsolidationRead(msgspec.Struct, frozen=True, kw_only=True):
@@ -344,13 +419,17 @@ class ConsolidationRead(msgspec.Struct, frozen=True, kw_only=True):
     node_name: str
     period: str
     mode: ConsolidationMode
+    source: ResultSource
     root_id: UUID
     members: list[UUID]
     missing_statements: list[UUID]
     statement_versions: list[StatementVersionUsed]
     items: list[ItemRow]
+    elimination_summary: list[EliminationSummary]
     eliminations: list[EliminationRow]
     nci: list[NciRow]
+    missing_investment_lines: list[MissingInvestmentLine]
+    notes: list[str]
 
 
 class ImportProblem(msgspec.Struct, frozen=True, kw_only=True):

@@ -26,9 +26,8 @@ from stateasset.core.errors import Conflict, FieldProblem, Invalid, NotFound, in
 from stateasset.core.periods import parse_period
 from stateasset.core.schemas import Page
 from stateasset.db import engine
-from stateasset.ledger.compute import ownership as ownership_calc
+from stateasset.ledger import ownership
 from stateasset.ledger.credit_code import credit_code_problem
-from stateasset.ledger.frames import overrides_frame, stakes_frame
 from stateasset.ledger.schemas import (
     ENTITY_KIND_LABELS,
     SEGMENT_LABELS,
@@ -62,14 +61,8 @@ SHARE_STEP = Decimal("0.000001")
 
 
 async def ownership_frame(root: UUID, as_of: date) -> pl.DataFrame:
-    settings = get_settings()
-    return ownership_calc.ownership(
-        await stakes_frame(as_of),
-        str(root),
-        threshold=settings.control_threshold,
-        overrides=await overrides_frame(as_of),
-        equity_floor=settings.equity_floor,
-    ).collect()
+    """`root`'s ownership at `as_of` (compute.ownership), once per ownership version."""
+    return (await ownership.snapshot(root, as_of)).frame
 
 
 async def group_id() -> UUID:
@@ -82,8 +75,7 @@ async def group_id() -> UUID:
 
 async def controlled_by(root: UUID, as_of: date) -> list[UUID]:
     """Entities `root` controls (directly or through controlled entities) at `as_of`."""
-    own = await ownership_frame(root, as_of)
-    return [UUID(e) for e in own.filter(pl.col("controlled"))["entity_id"].to_list()]
+    return sorted((await ownership.snapshot(root, as_of)).controlled, key=str)
 
 
 # ------------------------------------------------------------------------------------------
@@ -133,6 +125,7 @@ def _entity_read(row: dict[str, Any]) -> EntityRead:
         segment_label=SEGMENT_LABELS[segment] if segment else None,
         industry=row["industry"],
         second_level=row["second_level"],
+        state_share=row["state_share"],
         status=row["status"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -159,6 +152,8 @@ async def create_entity(*, actor: Actor, data: EntityCreate) -> EntityRead:
     code = data.credit_code.strip().upper()
     if problem := credit_code_problem(code):
         raise invalid("body.credit_code", problem)
+    if problems := _share_problems(state_share=data.state_share):
+        raise Invalid("the state share is out of range", errors=problems)
     async with engine().transaction():
         await _check_platform(data.platform_id)
         if data.kind == EntityKind.group and await Entity.exists().where(
@@ -178,6 +173,7 @@ async def create_entity(*, actor: Actor, data: EntityCreate) -> EntityRead:
             segment=data.segment.value if data.segment else None,
             industry=data.industry,
             second_level=data.second_level,
+            state_share=data.state_share,
             status="active",
             created_at=now,
             updated_at=now,
@@ -199,6 +195,8 @@ async def update_entity(*, actor: Actor, entity_id: UUID, data: EntityUpdate) ->
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
     if not changes:
         raise invalid("body", "name at least one field to change")
+    if problems := _share_problems(state_share=data.state_share):
+        raise Invalid("the state share is out of range", errors=problems)
     async with engine().transaction():
         before = _entity_read(await entity_row(entity_id))
         await _check_platform(data.platform_id)
@@ -403,12 +401,10 @@ async def _check_total_held(
                 )
 
 
-def _share_problems(data: StakeCreate) -> list[FieldProblem]:
+def _share_problems(**shares: Decimal | None) -> list[FieldProblem]:
+    """A problem for each share (keyword: body field name) outside 0..1 or past 6 places."""
     problems = []
-    for field, value in (
-        ("economic_share", data.economic_share),
-        ("voting_share", data.voting_share),
-    ):
+    for field, value in shares.items():
         if value is None:
             continue
         if not value.is_finite() or not 0 <= value <= 1:
@@ -439,7 +435,9 @@ async def _refuse_change_in_locked_periods(entity_ids: list[UUID], effective: da
 
 
 async def create_stake(*, actor: Actor, data: StakeCreate) -> StakeRead:
-    if problems := _share_problems(data):
+    if problems := _share_problems(
+        economic_share=data.economic_share, voting_share=data.voting_share
+    ):
         raise Invalid("the shares are out of range", errors=problems)
     if data.holder_id == data.held_id:
         raise invalid("body.held_id", "an entity cannot hold itself")
@@ -456,6 +454,7 @@ async def create_stake(*, actor: Actor, data: StakeCreate) -> StakeRead:
         await _refuse_change_in_locked_periods([data.holder_id, data.held_id], data.valid_from)
         # One writer per held entity at a time, so two stakes cannot both squeeze under 100%.
         await Stake.raw("SELECT pg_advisory_xact_lock(hashtext({}))", f"stake:{data.held_id}")
+        await ownership.bump_version()
         await _check_total_held(
             data.held_id, data.valid_from, data.valid_to, data.economic_share, voting
         )
@@ -494,6 +493,7 @@ async def end_stake(*, actor: Actor, stake_id: UUID, valid_to: date) -> StakeRea
             raise Conflict(f"the stake already ended on {row['valid_to']}")
         await _refuse_change_in_locked_periods([row["holder"], row["held"]], valid_to)
         before = _stake_read(row)
+        await ownership.bump_version()
         await Stake.update({Stake.valid_to: valid_to}).where(Stake.id == stake_id)
         after = _stake_read(await Stake.select().where(Stake.id == stake_id).first())
         await audit.record(
@@ -527,14 +527,22 @@ async def list_stakes(*, actor: Actor, entity_id: UUID, as_of: date | None) -> l
 async def create_control_override(
     *, actor: Actor, data: ControlOverrideCreate
 ) -> ControlOverrideRead:
+    """Record a control judgement; a method must agree with it (only `full` is controlled)."""
+    if data.method is not None and (data.method == ConsolidationMethod.full) != data.controlled:
+        raise invalid(
+            "body.method",
+            "full goes with controlled: true; equity and none with controlled: false",
+        )
     async with engine().transaction():
         if not await Entity.exists().where(Entity.id == data.entity_id):
             raise invalid("body.entity_id", f"entity {data.entity_id} does not exist")
         await _refuse_change_in_locked_periods([data.entity_id], data.valid_from)
+        await ownership.bump_version()
         override = ControlOverride(
             id=uuid4(),
             entity=data.entity_id,
             controlled=data.controlled,
+            method=data.method.value if data.method else None,
             reason=data.reason,
             valid_from=data.valid_from,
             valid_to=data.valid_to,
@@ -545,6 +553,7 @@ async def create_control_override(
             id=override.id,
             entity_id=data.entity_id,
             controlled=data.controlled,
+            method=data.method,
             reason=data.reason,
             valid_from=data.valid_from,
             valid_to=data.valid_to,
@@ -571,6 +580,7 @@ async def ownership_view(*, actor: Actor, root_id: UUID, as_of: date) -> Ownersh
             entity_id=UUID(r["entity_id"]),
             name=names.get(UUID(r["entity_id"]), ""),
             effective_interest=r["effective_interest"],
+            consolidated_interest=r["consolidated_interest"],
             group_votes=r["group_votes"],
             controlled=r["controlled"],
             method=ConsolidationMethod(r["method"]),

@@ -4,9 +4,12 @@ Nothing here is deleted or edited in place where history matters: a stake ends w
 a statement correction is a new version, and every write is in the audit log.
 """
 
+from decimal import Decimal
+
 from piccolo.columns import (
     UUID,
     Boolean,
+    Bytea,
     Date,
     ForeignKey,
     Integer,
@@ -35,6 +38,9 @@ class Entity(Table, tablename="entity"):
     segment = Varchar(length=30, null=True, default=None, index=True)
     industry = Varchar(length=50, null=True, default=None)
     second_level = Boolean(default=False)
+    state_share = Numeric(
+        digits=SHARE, default=Decimal(1)
+    )  # 国有股权比例: 1 for a wholly state-owned entity
     status = Varchar(length=20, default="active")
     created_at = Timestamptz()
     updated_at = Timestamptz()
@@ -60,6 +66,7 @@ class ControlOverride(Table, tablename="control_override"):
     id = UUID(primary_key=True)
     entity = ForeignKey(references=Entity, on_delete=OnDelete.restrict, index=True)
     controlled = Boolean()
+    method = Varchar(length=10, null=True, default=None)  # full / equity / none; None: by votes
     reason = Text()
     valid_from = Date()
     valid_to = Date(null=True, default=None)
@@ -108,3 +115,31 @@ class IntercompanyLine(Table, tablename="intercompany_line"):
     amount = Numeric(digits=MONEY_DIGITS)
     created_at = Timestamptz()
     created_by = Varchar(length=100)
+
+
+class OwnershipVersion(Table, tablename="ownership_version"):
+    """One row whose token changes in the same transaction as every stake or override write.
+
+    Ownership computed for (root, as-of date) stays valid while the token does not change, so it
+    is computed once per version rather than on every request. A random token, not a counter:
+    a database emptied and refilled can never bring an old version's number back.
+    """
+
+    id = Integer(primary_key=True)
+    token = UUID()
+
+
+class ConsolidationResult(Table, tablename="consolidation_result"):
+    """A stored consolidation of a locked period: the response body, keyed by all it depends on.
+
+    The key hashes node, period, mode, the statement versions used, the ownership version and
+    the thresholds, so a new statement version or stake change can never be answered from an
+    old row; a reopen deletes the period's rows.
+    """
+
+    key = Varchar(length=64, primary_key=True)
+    node = Varchar(length=60)
+    period = Varchar(length=10, index=True)
+    mode = Varchar(length=20)
+    body = Bytea()
+    created_at = Timestamptz()

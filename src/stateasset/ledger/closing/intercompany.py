@@ -6,6 +6,7 @@ beyond the tolerance blocks locking the period of both sides.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from uuid import UUID, uuid4
 
@@ -14,15 +15,16 @@ import polars as pl
 from stateasset.audit import service as audit
 from stateasset.auth.schemas import Actor
 from stateasset.core.clock import utc_now
-from stateasset.core.errors import FieldProblem, Invalid
+from stateasset.core.errors import FieldProblem, Invalid, NotFound
 from stateasset.core.money import money_problem
 from stateasset.core.periods import period_of
 from stateasset.db import engine
+from stateasset.ledger import ownership
 from stateasset.ledger.closing import periods
 from stateasset.ledger.compute import consolidation as consolidation_calc
-from stateasset.ledger.frames import intercompany_frame
+from stateasset.ledger.frames import intercompany_frame, stakes_frame
 from stateasset.ledger.schemas import IntercompanyLineRead, IntercompanySubmit, Mismatch
-from stateasset.ledger.service import ensure_visible, entity_row, visible_entity_ids
+from stateasset.ledger.service import ensure_visible, entity_row, group_id, visible_entity_ids
 from stateasset.ledger.tables import Entity, IntercompanyLine
 from stateasset.settings import get_settings
 
@@ -134,38 +136,63 @@ async def list_intercompany(
     ]
 
 
-async def _mismatch_frame(period: str) -> pl.DataFrame:
+async def _mismatch_frame(lines: pl.LazyFrame) -> pl.DataFrame:
     tolerance = Decimal(get_settings().intercompany_tolerance)
-    return consolidation_calc.intercompany_mismatches(
-        await intercompany_frame(period), tolerance
-    ).collect()
+    return consolidation_calc.intercompany_mismatches(lines, tolerance).collect()
 
 
 async def mismatched_entities(period: str) -> set[UUID]:
     """Entities on either side of a pair that does not match: they cannot be locked."""
-    frame = await _mismatch_frame(period)
+    frame = await _mismatch_frame(await intercompany_frame(period))
     return {UUID(e) for e in frame["entity_id"].to_list() + frame["partner_id"].to_list()}
 
 
 async def mismatches(*, actor: Actor, period: str, entity_id: UUID | None = None) -> list[Mismatch]:
-    """Intercompany pairs whose two sides disagree beyond the tolerance (内部往来核对)."""
-    period_of(period, "query.period")
+    """Intercompany pairs whose two sides disagree beyond the tolerance (内部往来核对), then the
+    stakes between the group's consolidated members that have no investment line."""
+    parsed = period_of(period, "query.period")
     visible = await visible_entity_ids(actor)
-    rows = []
-    for r in (await _mismatch_frame(period)).iter_rows(named=True):
-        ids = {UUID(r["entity_id"]), UUID(r["partner_id"])}
-        if entity_id is not None and entity_id not in ids:
-            continue
-        if visible is not None and not ids & visible:
-            continue
-        rows.append(
-            Mismatch(
-                kind=r["kind"],
-                entity_id=UUID(r["entity_id"]),
-                partner_id=UUID(r["partner_id"]),
-                entity_amount=r["entity_amount"],
-                partner_amount=r["partner_amount"],
-                difference=r["difference"],
-            )
+    lines = await intercompany_frame(period)
+    pairs = await _mismatch_frame(lines)
+    missing = await _missing_investment_lines(lines, parsed.end)
+    rows = [
+        Mismatch(
+            kind=r["kind"],
+            entity_id=UUID(r["entity_id"]),
+            partner_id=UUID(r["partner_id"]),
+            entity_amount=r["entity_amount"],
+            partner_amount=r["partner_amount"],
+            difference=r["difference"],
         )
-    return rows
+        for r in pairs.iter_rows(named=True)
+    ] + [
+        Mismatch(
+            kind="missing_investment_line",
+            entity_id=UUID(r["holder_id"]),
+            partner_id=UUID(r["held_id"]),
+            entity_amount=None,
+            partner_amount=None,
+            difference=None,
+            economic_share=r["economic_share"],
+        )
+        for r in missing.iter_rows(named=True)
+    ]
+    return [
+        m
+        for m in rows
+        if (entity_id is None or entity_id in (m.entity_id, m.partner_id))
+        and (visible is None or {m.entity_id, m.partner_id} & visible)
+    ]
+
+
+async def _missing_investment_lines(lines: pl.LazyFrame, as_of: date) -> pl.DataFrame:
+    """Stakes between the group's consolidated members at `as_of` with no investment line."""
+    try:
+        root = await group_id()
+    except NotFound:
+        return pl.DataFrame(schema={"holder_id": pl.String, "held_id": pl.String})
+    snap = await ownership.snapshot(root, as_of)
+    members = [str(root), *(str(e) for e in snap.controlled)]
+    return consolidation_calc.missing_investment_lines(
+        await stakes_frame(as_of), lines, members
+    ).collect()

@@ -21,6 +21,7 @@ from stateasset.core.clock import utc_now
 from stateasset.core.errors import Conflict, FieldProblem, Forbidden, NotFound, invalid
 from stateasset.core.periods import Period, period_of
 from stateasset.db import engine
+from stateasset.ledger import consolidation
 from stateasset.ledger.closing import intercompany, statements
 from stateasset.ledger.schemas import PeriodAction, PeriodStateRead
 from stateasset.ledger.service import (
@@ -206,7 +207,12 @@ async def _submit_blocker(entity_id: UUID, period: str) -> str | None:
 
 
 async def _reopen(actor: Actor, entity_ids: list[UUID], period: Period, reason: str) -> set[UUID]:
-    """Reopen each entity and every entity above it that consolidates it (级联重开)."""
+    """Reopen each entity and every entity above it that consolidates it (级联重开).
+
+    Stored consolidations of the period go first: lines may change once it is open, and the
+    rows are dropped before any audit row is chained (no lock after the audit lock).
+    """
+    await consolidation.forget_stored(period.code)
     parents = await _control_parents(period.end)
     changed: set[UUID] = set()
     for entity_id in entity_ids:

@@ -659,13 +659,14 @@ def _items(aggregated: pl.DataFrame, adjustments: list[pl.DataFrame]) -> pl.Data
     zero = money_literal(0)
     removed = (
         pl.concat(adjustments)
-        .filter(pl.col("amount") != zero)
         .group_by("item")
         .agg(pl.col("amount").sum().alias("eliminated"))
     )
     return (
         aggregated.rename({"amount": "aggregated"})
         .join(removed, on="item", how="full", coalesce=True)
+        # An item nobody reported appears only when the eliminations leave something in it.
+        .filter(pl.col("aggregated").is_not_null() | (pl.col("eliminated") != zero))
         .with_columns(pl.col("aggregated").fill_null(zero), pl.col("eliminated").fill_null(zero))
         .with_columns((pl.col("aggregated") - pl.col("eliminated")).alias("consolidated"))
         .select(list(_ITEMS_SCHEMA))
