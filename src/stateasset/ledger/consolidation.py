@@ -32,7 +32,6 @@ from stateasset.ledger.compute import consolidation as consolidation_calc
 from stateasset.ledger.frames import (
     intercompany_frame,
     period_states_frame,
-    stakes_frame,
     statement_lines_frame,
     statement_versions_frame,
 )
@@ -215,7 +214,7 @@ async def _compute(
         snap.frame.lazy(),
         str(node.root),
         members=node.consolidated,
-        stakes=await stakes_frame(as_of),
+        stakes=snap.stakes.lazy(),
         state_share=node.state_share,
     )
     eliminations = (

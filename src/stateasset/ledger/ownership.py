@@ -34,6 +34,8 @@ class OwnershipSnapshot:
     parent_id (compute.ownership)."""
     controlled: frozenset[UUID]
     """The entities the root controls (its consolidation members besides itself)."""
+    stakes: pl.DataFrame
+    """The stakes valid at the date it was computed from (frames.STAKES_SCHEMA)."""
 
 
 _cache: OrderedDict[tuple[object, ...], OwnershipSnapshot] = OrderedDict()
@@ -65,15 +67,16 @@ async def snapshot(root: UUID, as_of: date) -> OwnershipSnapshot:
     if token is not None and (hit := _cache.get(key)) is not None:
         _cache.move_to_end(key)
         return hit
+    stakes = (await stakes_frame(as_of)).collect()
     frame = ownership_calc.ownership(
-        await stakes_frame(as_of),
+        stakes.lazy(),
         str(root),
         threshold=settings.control_threshold,
         overrides=await overrides_frame(as_of),
         equity_floor=settings.equity_floor,
     ).collect()
     controlled = frozenset(UUID(e) for e in frame.filter(pl.col("controlled"))["entity_id"])
-    result = OwnershipSnapshot(frame=frame, controlled=controlled)
+    result = OwnershipSnapshot(frame=frame, controlled=controlled, stakes=stakes)
     if token is not None:  # without a token nothing says when it would go stale
         _cache[key] = result
         while len(_cache) > CACHE_SIZE:

@@ -82,11 +82,11 @@ async def controlled_by(root: UUID, as_of: date) -> list[UUID]:
 # Scope: the ledger's rule, registered with `auth.scope`; seeing every entity is `ledger:all`
 
 
-async def _by_control(actor: Actor, as_of: date) -> set[UUID]:
-    """The actor's entity and every entity it controls at `as_of`."""
+async def _by_control(actor: Actor, as_of: date) -> frozenset[UUID]:
+    """The actor's entity and every entity it controls at `as_of`, from the cached snapshot."""
     if actor.entity_id is None:
-        return set()
-    return {actor.entity_id, *await controlled_by(actor.entity_id, as_of)}
+        return frozenset()
+    return (await ownership.snapshot(actor.entity_id, as_of)).controlled | {actor.entity_id}
 
 
 scope.register(scope.Domain.ledger, _by_control)

@@ -22,7 +22,7 @@ from stateasset.db import engine
 from stateasset.ledger import ownership
 from stateasset.ledger.closing import periods
 from stateasset.ledger.compute import consolidation as consolidation_calc
-from stateasset.ledger.frames import intercompany_frame, stakes_frame
+from stateasset.ledger.frames import intercompany_frame
 from stateasset.ledger.schemas import IntercompanyLineRead, IntercompanySubmit, Mismatch
 from stateasset.ledger.service import ensure_visible, entity_row, group_id, visible_entity_ids
 from stateasset.ledger.tables import Entity, IntercompanyLine
@@ -193,6 +193,4 @@ async def _missing_investment_lines(lines: pl.LazyFrame, as_of: date) -> pl.Data
         return pl.DataFrame(schema={"holder_id": pl.String, "held_id": pl.String})
     snap = await ownership.snapshot(root, as_of)
     members = [str(root), *(str(e) for e in snap.controlled)]
-    return consolidation_calc.missing_investment_lines(
-        await stakes_frame(as_of), lines, members
-    ).collect()
+    return consolidation_calc.missing_investment_lines(snap.stakes.lazy(), lines, members).collect()

@@ -658,9 +658,7 @@ def _items(aggregated: pl.DataFrame, adjustments: list[pl.DataFrame]) -> pl.Data
     """item, aggregated, eliminated, consolidated: aggregated − eliminated on every row."""
     zero = money_literal(0)
     removed = (
-        pl.concat(adjustments)
-        .group_by("item")
-        .agg(pl.col("amount").sum().alias("eliminated"))
+        pl.concat(adjustments).group_by("item").agg(pl.col("amount").sum().alias("eliminated"))
     )
     return (
         aggregated.rename({"amount": "aggregated"})
