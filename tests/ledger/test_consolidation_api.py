@@ -258,3 +258,40 @@ async def test_a_locked_period_is_stored_and_a_reopen_invalidates_it(
     await api("POST", transitions, json=reopen)
     third = await api("GET", f"{CONSOLIDATION}&node=group")
     assert third["source"] == "computed"
+
+
+async def test_ownership_is_computed_once_per_version_and_a_stake_write_moves_it(
+    api: Any, domain_group: dict, db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stateasset.ledger.compute import ownership as ownership_calc
+
+    calls: list[str] = []
+    compute = ownership_calc.ownership
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[1])
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(ownership_calc, "ownership", counted)
+    ids = domain_group
+    view = f"/api/v1/ledger/entities/{ids['P']}/ownership?as_of=2025-12-31"
+    before = await api("GET", view)
+    await api("GET", view)
+    await api("GET", f"{CONSOLIDATION}&node=group")  # the same root and date: no recompute
+    assert calls == [ids["P"]]
+    token = await db.fetchval("SELECT token FROM ownership_version")
+    # A new stake changes the version in its own transaction: the next read recomputes.
+    body = {
+        "holder_id": ids["S1"],
+        "held_id": ids["A"],
+        "economic_share": "0.25",
+        "valid_from": "2025-01-01",
+    }
+    await api("POST", "/api/v1/ledger/stakes", json=body, status=201)
+    assert await db.fetchval("SELECT token FROM ownership_version") != token
+    after = await api("GET", view)
+    assert calls == [ids["P"], ids["P"]]
+    rows = {r["entity_id"]: r for r in after["rows"]}
+    assert rows[ids["A"]]["group_votes"] == pytest.approx(0.55)  # 30% + S1's 25%
+    assert rows[ids["A"]]["controlled"] is True
+    assert {r["entity_id"]: r["controlled"] for r in before["rows"]}[ids["A"]] is False

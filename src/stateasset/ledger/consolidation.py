@@ -283,6 +283,7 @@ async def consolidation_body(
             [
                 used.select(pl.format("{}:{}", "statement_id", "version").str.join(",")).item(),
                 members.select(pl.col("entity_id").str.join(",")).item(),
+                resolved.name,
                 await ownership.version(),
                 resolved.state_share,
                 settings.control_threshold,
