@@ -8,36 +8,16 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from worked_examples import CAS33_LINES, CAS33_STAKES, CAS33_STATEMENTS
 
 PERIOD = "2025-Q4"
 CONSOLIDATION = f"/api/v1/ledger/consolidation/?period={PERIOD}"
 
-# DOMAIN.md §4's worked example (万元): P holds S1 80% and the associate A 30%; S1 holds S2
-# 60%; A holds S2 10%.
-DOMAIN_STATEMENTS = {
-    "P": {
-        "receivables": "50", "long_term_equity_investment": "600", "other_assets": "1350",
-        "total_assets": "2000", "total_liabilities": "400", "paid_in_capital": "1000",
-        "capital_reserve": "200", "retained_earnings": "400", "total_equity": "1600",
-        "state_capital": "1600", "revenue": "500", "operating_cost": "300", "net_profit": "150",
-    },
-    "S1": {
-        "long_term_equity_investment": "300", "fixed_assets": "900", "total_assets": "1200",
-        "payables": "50", "long_term_borrowings": "350", "total_liabilities": "400",
-        "paid_in_capital": "500", "capital_reserve": "100", "retained_earnings": "200",
-        "total_equity": "800", "revenue": "1000", "operating_cost": "700", "net_profit": "200",
-    },
-    "S2": {
-        "cash": "100", "inventory": "400", "total_assets": "500", "total_liabilities": "0",
-        "paid_in_capital": "400", "retained_earnings": "100", "total_equity": "500",
-        "revenue": "400", "operating_cost": "300", "net_profit": "60",
-    },
-}  # fmt: skip
-DOMAIN_LINES = {
-    "P": [("S1", "receivable", "50"), ("S1", "investment", "500"), ("A", "investment", "100")],
-    "S1": [("P", "payable", "50"), ("S2", "investment", "300"), ("S2", "revenue", "100")],
-    "S2": [("S1", "cost", "88"), ("S1", "inventory_held", "12")],
-}
+# DOMAIN.md §4's worked example (tests/worked_examples.py), filed through the API.
+DOMAIN_STATEMENTS = CAS33_STATEMENTS
+DOMAIN_LINES: dict[str, list[tuple[str, str, str]]] = {}
+for _entity, _partner, _kind, _amount in CAS33_LINES:
+    DOMAIN_LINES.setdefault(_entity, []).append((_partner, _kind, _amount))
 
 
 async def _file(api: Any, ids: dict[str, str], statements: dict, lines: dict) -> None:
@@ -61,9 +41,8 @@ async def domain_group(api: Any, make_entity: Any, make_stake: Any) -> dict[str,
         "A": await make_entity("联营公司"),
         "S2": await make_entity("城建一公司"),
     }
-    for holder, held, share in (("P", "S1", "0.8"), ("P", "A", "0.3"), ("S1", "S2", "0.6")):
-        await make_stake(ids[holder], ids[held], share)
-    await make_stake(ids["A"], ids["S2"], "0.1")
+    for holder, held, share in CAS33_STAKES:
+        await make_stake(ids[holder], ids[held], str(share))
     await _file(api, ids, DOMAIN_STATEMENTS, DOMAIN_LINES)
     return ids
 
