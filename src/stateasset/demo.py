@@ -841,7 +841,7 @@ async def _create_users(ids: dict[str, UUID], counts: dict[str, int]) -> list[tu
     for username, display_name, role, scope in USERS:
         scope_name = _name(scope) if scope else "全部 all"
         if role == Role.fund_manager:
-            scope_name = f"ledger: {scope_name} and what it controls; funds: none assigned yet"
+            scope_name = f"{scope_name}; every entity, no statements unless granted; funds: none assigned yet"
         if username in taken:
             rows.append((username, role.value, f"{scope_name} (exists, not changed)"))
             continue
