@@ -34,8 +34,10 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix .
 
+## Benchmarks (a few minutes): compute against the baseline, then end to end through the API
 bench: $(STAMP)
 	PYTHONPATH=src $(BIN)/python bench/consolidation.py
+	PYTHONPATH=src $(BIN)/python bench/end_to_end.py
 
 migrate: $(STAMP)
 	$(BIN)/stateasset migrate

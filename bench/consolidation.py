@@ -6,12 +6,16 @@ Generates a group deterministically from --seed: a root, the five platforms (五
 companies under them with mostly controlling stakes, some associates and financial stakes, a few
 cross holdings and dual-class stakes; ~33 items per entity-period, each entity balanced
 (total_assets = total_liabilities + total_equity, totals = sum of parts); intercompany lines
-(a few per entity, most matched, some off by an amount, some one-sided).
+(a few per entity, most matched, some off by an amount, some one-sided): receivable/payable,
+revenue against the buyer's cost + inventory_held (a tenth still in stock, so unrealized profit
+is eliminated; a few buyers report no inventory_held), and an investment line per stake (1%
+forgotten, so some stakes show up as missing investment lines).
 
 Times, best of --repeats: ownership as of one date, and consolidation of the root for every
 period, by `stateasset.ledger.compute` (Polars) and by the plain-Python baseline in
-bench/reference.py; checks both agree on consolidated total_assets (and the other extra rows)
-to the cent. Prints a markdown table and writes it to bench/results/consolidation.md.
+bench/reference.py; checks both agree to the cent on every item and summary row (and on NCI per
+member). Prints a markdown table and writes it to bench/results/consolidation.md.
+`bench/end_to_end.py` reuses `generate` to load the same group into PostgreSQL.
 """
 
 from __future__ import annotations
@@ -64,6 +68,8 @@ class Group:
     statements: dict[str, pl.DataFrame]  # period → entity_id, item, amount
     lines: dict[str, pl.DataFrame]  # period → entity_id, partner_id, kind, amount
     entities: int
+    platforms: tuple[str, ...]  # the five platform companies (五大投), in PLATFORMS order
+    platform_of: dict[str, str]  # company → the platform it sits under
 
 
 def _cents_to_money(frame: pl.DataFrame) -> pl.DataFrame:
@@ -117,12 +123,15 @@ def generate(entities: int, periods: int, seed: int) -> Group:
         ids.append(platform_id)
         depth[platform_id] = 1
         add_stake(root, platform_id, 1.0)
+    platforms = tuple(ids[1:])
+    platform_of: dict[str, str] = {}
     parents = ids[1:]  # companies that may have subsidiaries of their own
     while len(ids) < entities:
         child = new_id()
         parent = rng.choice(parents)
         ids.append(child)
         depth[child] = depth[parent] + 1
+        platform_of[child] = platform_of.get(parent, parent)
         draw = rng.random()
         if draw < 0.55:
             add_stake(parent, child, 1.0)
@@ -167,6 +176,8 @@ def generate(entities: int, periods: int, seed: int) -> Group:
         trading[e] = [rng.choice(pool if rng.random() < 0.6 else ids) for _ in range(2)]
         trading[e] = [p for p in dict.fromkeys(trading[e]) if p != e]
     base = {e: {part: rng.randrange(1, 10**6) for part in (*ASSET_PARTS, *FLOW_ITEMS)} for e in ids}
+    for b in base.values():  # a gross margin of 5–40%, so unrealized profit has its usual sign
+        b["operating_cost"] = int(b["revenue"] * rng.uniform(0.6, 0.95))
 
     statements: dict[str, pl.DataFrame] = {}
     lines: dict[str, pl.DataFrame] = {}
@@ -176,14 +187,12 @@ def generate(entities: int, periods: int, seed: int) -> Group:
         ytd = month / 12
         book = _Book()
         report, sums = book.report, book.sums
+        carrying: dict[str, int] = defaultdict(int)  # held shares, reported as a line or not
         for holder, held, share in current:
             cents = int(share * paid_in[held])
-            report(holder, held, "investment", cents)
-            luck = rng.random()
-            if luck < 0.02:  # the held company books a different carrying amount
-                report(held, holder, "equity", cents - rng.randrange(1, 10**7))
-            elif luck >= 0.03:  # else (1%) it reports nothing: a one-sided pair
-                report(held, holder, "equity", cents)
+            carrying[holder] += cents
+            if rng.random() >= 0.01:  # else the holder forgets the line: a missing investment
+                report(holder, held, "investment", cents)
         for e in ids:
             for partner in trading[e]:
                 size = min(paid_in[e], paid_in[partner])
@@ -196,7 +205,12 @@ def generate(entities: int, periods: int, seed: int) -> Group:
                     report(partner, e, "payable", cents)
                 sales = int(size * ytd * rng.uniform(0.001, 0.02))
                 report(e, partner, "revenue", sales)
-                report(partner, e, "cost", sales)
+                # The buyer still holds part of what it bought (unrealized profit), except a
+                # few that report no inventory_held line at all.
+                stock = sales // 10 if rng.random() >= 0.05 else 0
+                report(partner, e, "cost", sales - stock)
+                if stock:
+                    report(partner, e, "inventory_held", stock)
         lines[period] = _cents_to_money(
             pl.DataFrame(
                 book.rows,
@@ -212,7 +226,8 @@ def generate(entities: int, periods: int, seed: int) -> Group:
             wobble = growth * rng.uniform(0.98, 1.02)
             assets = {p: int(b[p] * scale * wobble) for p in ASSET_PARTS}
             assets["receivables"] += sums[e, "receivable"]
-            assets["long_term_equity_investment"] += sums[e, "investment"]
+            assets["inventory"] += sums[e, "inventory_held"]
+            assets["long_term_equity_investment"] += carrying[e]
             debt_ratio = 0.35 + (b["cash"] % 30) / 100
             floor = int(paid_in[e] * 1.25 / (1 - debt_ratio))
             assets["fixed_assets"] += max(0, floor - sum(assets.values()))
@@ -259,7 +274,7 @@ def generate(entities: int, periods: int, seed: int) -> Group:
                 orient="row",
             )
         )
-    return Group(root, stakes_frame, statements, lines, len(ids))
+    return Group(root, stakes_frame, statements, lines, len(ids), platforms, platform_of)
 
 
 def best_of(repeats: int, run: Callable[[], T]) -> tuple[float, T]:
@@ -277,6 +292,34 @@ def as_of(stakes: pl.DataFrame, day: dt.date) -> pl.LazyFrame:
     return stakes.lazy().filter(
         (pl.col("valid_from") <= day) & (pl.col("valid_to").is_null() | (pl.col("valid_to") > day))
     )
+
+
+def check_agreement(
+    period: str, got: consolidation_calc.Consolidation, want: reference.Consolidated
+) -> None:
+    """Raise unless Polars and the baseline agree to the cent on every item and summary row.
+
+    Every item's aggregated, eliminated and consolidated amounts; every summary figure; each
+    member's NCI; and the same stakes without investment lines and sales without inventory.
+    """
+    rows = {r[0]: r[1:] for r in got.items.iter_rows()}
+    summary = set(consolidation_calc.SUMMARY_ITEMS)
+    assert list(consolidation_calc.SUMMARY_ITEMS) == list(reference.SUMMARY), "summary rows differ"
+    items = {k: v for k, v in rows.items() if k not in summary}
+    assert items.keys() == want.items.keys(), (
+        f"{period}: items differ: {sorted(items.keys() ^ want.items.keys())}"
+    )
+    for item, expected in want.items.items():
+        assert items[item] == expected, f"{period} {item}: polars {items[item]} ≠ {expected}"
+    for item in reference.SUMMARY:
+        value, expected = rows[item][2], want.extras[item]
+        assert value == expected, f"{period} {item}: polars {value} ≠ baseline {expected}"
+    nci = {r[0]: (r[2], r[3], r[4], r[5]) for r in got.nci.iter_rows()}
+    assert nci == want.nci, f"{period}: NCI per member differs"
+    missing = [(h, e) for h, e, _ in got.missing_investment_lines.iter_rows()]
+    assert missing == want.missing_investment_lines, f"{period}: missing investment lines differ"
+    no_stock = list(got.sales_without_inventory_line.iter_rows())
+    assert no_stock == want.no_inventory_held, f"{period}: sales without inventory_held differ"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -309,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     # --- Polars --------------------------------------------------------------------------
-    stakes = as_of(group.stakes, AS_OF)
+    # The stakes as the service's loader gives them (frames.stakes_frame): valid at the date.
+    stakes = as_of(group.stakes, AS_OF).select(list(STAKES_SCHEMA)).collect().lazy()
     t_own, own = best_of(
         args.repeats, lambda: ownership_calc.ownership(stakes, group.root).collect()
     )
@@ -318,7 +362,11 @@ def main(argv: list[str] | None = None) -> int:
         own_lazy = own.lazy()
         return {
             p: consolidation_calc.consolidate(
-                group.statements[p].lazy(), group.lines[p].lazy(), own_lazy, group.root
+                group.statements[p].lazy(),
+                group.lines[p].lazy(),
+                own_lazy,
+                group.root,
+                stakes=stakes,
             )
             for p in periods
         }
@@ -328,17 +376,22 @@ def main(argv: list[str] | None = None) -> int:
     # --- Plain-Python baseline -------------------------------------------------------------
     # Inputs are handed over as Python rows, prepared outside the timed region, like the
     # frames are for Polars.
-    stake_rows = stakes.select("holder_id", "held_id", "economic_share", "voting_share").collect()
+    stake_rows = stakes.collect()
     econ_rows = [(h, e, s) for h, e, s, _ in stake_rows.iter_rows()]
     vote_rows = [(h, e, v) for h, e, _, v in stake_rows.iter_rows()]
 
-    def baseline_ownership() -> tuple[dict[str, float], dict[str, reference.ControlRow]]:
+    def baseline_ownership() -> tuple[
+        dict[str, float], dict[str, reference.ControlRow], dict[str, float]
+    ]:
+        ctl = reference.control(vote_rows, group.root)
+        controlled = [e for e, r in ctl.items() if r.controlled]
         return (
             reference.effective_interest(econ_rows, group.root),
-            reference.control(vote_rows, group.root),
+            ctl,
+            reference.consolidated_interest(econ_rows, group.root, controlled),
         )
 
-    t_own_ref, (ref_x, ref_ctl) = best_of(args.repeats, baseline_ownership)
+    t_own_ref, (_, ref_ctl, ref_x) = best_of(args.repeats, baseline_ownership)
     base_periods = periods[: args.baseline_periods or len(periods)]
     statement_py = {p: group.statements[p].rows() for p in base_periods}
     lines_py = {p: group.lines[p].rows() for p in base_periods}
@@ -348,7 +401,13 @@ def main(argv: list[str] | None = None) -> int:
     def baseline_consolidate_all() -> dict[str, reference.Consolidated]:
         return {
             p: reference.consolidate(
-                statement_py[p], lines_py[p], ref_x, parents, group.root, members
+                statement_py[p],
+                lines_py[p],
+                ref_x,
+                group.root,
+                members,
+                stakes=econ_rows,
+                parent=parents,
             )
             for p in base_periods
         }
@@ -359,13 +418,10 @@ def main(argv: list[str] | None = None) -> int:
     # --- Agreement ---------------------------------------------------------------------------
     controlled = own.filter(pl.col("controlled"))["entity_id"].to_list()
     assert sorted({group.root, *controlled}) == members, "control sets differ"
-    checked = ("total_assets", *consolidation_calc.EXTRA_ITEMS)
+    for entity, x in own.select("entity_id", "consolidated_interest").iter_rows():
+        assert abs(x - ref_x.get(entity, 0.0)) <= 1e-9, f"consolidated interest of {entity}"
     for p in base_periods:
-        got = {r[0]: r[3] for r in results[p].items.iter_rows()}
-        want = ref_results[p]
-        for item in checked:
-            expected = want.items[item][2] if item in want.items else want.extras[item]
-            assert got[item] == expected, f"{p} {item}: polars {got[item]} ≠ baseline {expected}"
+        check_agreement(p, results[p], ref_results[p])
     first = results[periods[0]]
     summary = {r[0]: r[3] for r in first.items.iter_rows()}
 
@@ -378,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         else ""
     )
     rows = [
-        ("ownership, one date (effective interest + control)", t_own, t_own_ref),
+        ("ownership, one date (both interests + control)", t_own, t_own_ref),
         (
             f"consolidation of the root, {len(periods)} periods{scaled_note}",
             t_cons,
@@ -399,12 +455,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(periods)} periods; seed {args.seed}; best of {args.repeats}.",
         f"Polars {pl.__version__}, Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, {platform.machine()}. Baseline: bench/reference.py "
-        "(dicts + Decimal). Both agree to the cent on consolidated total_assets, "
-        "elimination_difference, NCI and the parent's equity and profit in every period run.",
+        "(dicts + Decimal). Both agree to the cent on every item (aggregated, eliminated, "
+        "consolidated), every summary row and each member's NCI in every period run.",
         "",
         f"First period: total_assets {summary['total_assets']:,}, "
         f"elimination_difference {summary['elimination_difference']:,}, "
-        f"non_controlling_interest {summary['non_controlling_interest']:,}.",
+        f"unrealized_profit {summary['unrealized_profit']:,}, "
+        f"non_controlling_interest {summary['non_controlling_interest']:,}; "
+        f"{first.missing_investment_lines.height} stakes without an investment line, "
+        f"{first.sales_without_inventory_line.height} sales without an inventory_held line.",
         "",
     ]
     text = "\n".join([*header, *table, ""])
