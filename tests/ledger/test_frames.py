@@ -20,8 +20,10 @@ from stateasset.ledger.frames import (
     STATEMENT_SCHEMA,
     intercompany_frame,
     overrides_frame,
+    positioned_lines_frame,
     stakes_frame,
     statement_lines_frame,
+    statement_versions_frame,
 )
 from stateasset.ledger.tables import Statement, StatementLine
 
@@ -101,6 +103,34 @@ async def test_statement_lines_keep_every_cent(db: asyncpg.Connection) -> None:
             (str(ids["B"]), PERIOD, "cash", Decimal("0.00")),
         ]
     )
+
+
+async def test_latest_versions_with_states_and_lines_by_position(db: asyncpg.Connection) -> None:
+    ids = await _entities(db, "A", "B", "C")
+    await _statement(db, ids["A"], {"cash": Decimal("1.00")})
+    a2 = await _statement(db, ids["A"], {"cash": HUGE}, version=2)
+    b1 = await _statement(db, ids["B"], {"cash": TINY, "inventory": Decimal("3.00")})
+    await db.execute(
+        "INSERT INTO period_state (id, entity, period, state, updated_at, updated_by) "
+        "VALUES ($1, $2, $3, 'locked', $4, 'test')",
+        uuid4(),
+        ids["A"],
+        PERIOD,
+        NOW,
+    )
+
+    versions = await statement_versions_frame(PERIOD)
+    # A's latest is version 2 and locked; B has no state row, so it is open; C filed nothing.
+    assert sorted(versions.iter_rows()) == sorted(
+        [(str(ids["A"]), str(a2), 2, "locked"), (str(ids["B"]), str(b1), 1, "open")]
+    )
+    # Lines come back tagged with their statement's 1-based position in the list asked for.
+    lines = await positioned_lines_frame([str(b1), str(a2)])
+    assert sorted(lines.iter_rows()) == [
+        (1, "cash", TINY),
+        (1, "inventory", Decimal("3.00")),
+        (2, "cash", HUGE),
+    ]
 
 
 async def test_intercompany_lines_keep_every_cent_and_stay_inside_the_members(

@@ -10,6 +10,7 @@ its body is stored under a key of everything it depends on and read back by that
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 from dataclasses import dataclass
@@ -26,13 +27,13 @@ from stateasset.auth.schemas import Actor
 from stateasset.core.clock import utc_now
 from stateasset.core.errors import invalid
 from stateasset.core.periods import period_of
+from stateasset.db import engine
 from stateasset.ledger import ownership
 from stateasset.ledger.catalogue import ITEMS
 from stateasset.ledger.compute import consolidation as consolidation_calc
 from stateasset.ledger.frames import (
     intercompany_frame,
-    period_states_frame,
-    statement_lines_frame,
+    positioned_lines_frame,
     statement_versions_frame,
 )
 from stateasset.ledger.schemas import (
@@ -70,6 +71,9 @@ class Node:
     consolidated: list[str]
     aggregated: list[str]
     state_share: Decimal
+    ownership: ownership.OwnershipSnapshot
+    whole_group: bool
+    """The group's own consolidation: its members are nearly every line's two sides."""
 
 
 async def _node(node: str, as_of: date) -> Node:
@@ -88,13 +92,14 @@ async def _node(node: str, as_of: date) -> Node:
             for r in await Entity.select(Entity.id).where(Entity.segment == segment.value)
         }
         snap = await ownership.snapshot(root, as_of)
-        controlled = {str(e) for e in snap.controlled} | {str(root)}
         return Node(
             root,
             SEGMENT_LABELS[segment],
-            sorted(in_segment & controlled),
+            sorted(in_segment.intersection(snap.members)),
             sorted(in_segment),
             group["state_share"],
+            snap,
+            whole_group=False,
         )
     if kind == "group":
         root = await group_id()
@@ -107,14 +112,21 @@ async def _node(node: str, as_of: date) -> Node:
         raise invalid("query.node", "use group, entity:<id>, platform:<id> or segment:<code>")
     row = await entity_row(root)
     snap = await ownership.snapshot(root, as_of)
-    controlled = sorted({str(root), *(str(e) for e in snap.controlled)})
+    aggregated = snap.members
     if kind == "platform":
         if row["kind"] != EntityKind.platform.value:
             raise invalid("query.node", f"{value} is not a platform")
         members = await Entity.select(Entity.id).where(Entity.platform_id == root)
         aggregated = sorted({str(root), *(str(r["id"]) for r in members)})
-        return Node(root, row["name"], controlled, aggregated, row["state_share"])
-    return Node(root, row["name"], controlled, controlled, row["state_share"])
+    return Node(
+        root,
+        row["name"],
+        snap.members,
+        aggregated,
+        row["state_share"],
+        snap,
+        whole_group=kind == "group",
+    )
 
 
 def _json_strings(frame: pl.DataFrame, column: str) -> bytes:
@@ -182,16 +194,36 @@ def _notes(result: consolidation_calc.Consolidation) -> list[str]:
     return notes
 
 
+async def _statements(used: pl.DataFrame) -> pl.DataFrame:
+    """The used statements' lines in long form (entity_id, item, amount)."""
+    lines = await positioned_lines_frame(used["statement_id"].to_list())
+    entities = used.select(pl.int_range(1, pl.len() + 1).alias("position"), "entity_id")
+    return lines.join(entities, on="position").select("entity_id", "item", "amount")
+
+
+async def _read(
+    node: Node, mode: ConsolidationMode, period: str, used: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.LazyFrame | None]:
+    """The statement lines and (when consolidating) the intercompany lines, read side by side.
+
+    Two COPYs on two pooled connections when no transaction is open; one after the other inside
+    one, which has a single connection. The group's own consolidation reads the whole period's
+    lines (its members are nearly every entity, and a 5,000-id filter costs more than it saves);
+    a platform or entity node reads only lines between its members.
+    """
+    if mode == ConsolidationMode.aggregated:
+        return await _statements(used), None
+    between = None if node.whole_group else node.consolidated
+    if engine().current_transaction.get() is not None:
+        return await _statements(used), await intercompany_frame(period, between)
+    return await asyncio.gather(_statements(used), intercompany_frame(period, between))
+
+
 async def _compute(
-    node: Node,
-    mode: ConsolidationMode,
-    period: str,
-    as_of: date,
-    used: pl.DataFrame,
-    detail: EliminationDetail,
+    node: Node, mode: ConsolidationMode, period: str, used: pl.DataFrame, detail: EliminationDetail
 ) -> dict[str, bytes]:
     """The arrays of the response body for one node, period and mode."""
-    statements = await statement_lines_frame(used["statement_id"].to_list())
+    statements, lines = await _read(node, mode, period, used)
     if mode == ConsolidationMode.aggregated:
         summed = consolidation_calc.aggregate(statements.lazy(), node.aggregated).collect()
         items = summed.select(
@@ -207,14 +239,14 @@ async def _compute(
             )
             | {"notes": b"[]"}
         )
-    snap = await ownership.snapshot(node.root, as_of)
+    assert lines is not None
     result = consolidation_calc.consolidate(
         statements.lazy(),
-        await intercompany_frame(period, [UUID(m) for m in node.consolidated]),
-        snap.frame.lazy(),
+        lines,
+        node.ownership.frame.lazy(),
         str(node.root),
         members=node.consolidated,
-        stakes=snap.stakes.lazy(),
+        stakes=node.ownership.stakes.lazy(),
         state_share=node.state_share,
     )
     eliminations = (
@@ -262,6 +294,7 @@ async def consolidation_body(
     )
     versions = await statement_versions_frame(period)
     used = members.join(versions, on="entity_id").sort("entity_id")
+    locked = used.filter(pl.col("state") == "locked").height
     missing = members.join(versions, on="entity_id", how="anti").sort("entity_id")
     head = {
         "node": node,
@@ -270,8 +303,6 @@ async def consolidation_body(
         "mode": mode.value,
         "root_id": str(resolved.root),
     }
-    states = await period_states_frame(period)
-    locked = used.join(states.filter(pl.col("state") == "locked"), on="entity_id").height
     stored_key = None
     if used.height and locked == used.height:
         settings = get_settings()
@@ -284,7 +315,7 @@ async def consolidation_body(
                 used.select(pl.format("{}:{}", "statement_id", "version").str.join(",")).item(),
                 members.select(pl.col("entity_id").str.join(",")).item(),
                 resolved.name,
-                await ownership.version(),
+                resolved.ownership.token,
                 resolved.state_share,
                 settings.control_threshold,
                 settings.equity_floor,
@@ -301,7 +332,7 @@ async def consolidation_body(
         "members": _json_strings(members, "entity_id"),
         "missing_statements": _json_strings(missing, "entity_id"),
         "statement_versions": _json_rows(used.select("entity_id", "version")),
-        **await _compute(resolved, mode, period, parsed.end, used, detail),
+        **await _compute(resolved, mode, period, used, detail),
     }
     body = _splice(head, arrays)
     if stored_key is not None:

@@ -36,6 +36,10 @@ class OwnershipSnapshot:
     """The entities the root controls (its consolidation members besides itself)."""
     stakes: pl.DataFrame
     """The stakes valid at the date it was computed from (frames.STAKES_SCHEMA)."""
+    members: list[str]
+    """The root and every entity it controls, as sorted id strings: a consolidation's members."""
+    token: UUID | None
+    """The ownership version it was computed for."""
 
 
 _cache: OrderedDict[tuple[object, ...], OwnershipSnapshot] = OrderedDict()
@@ -75,8 +79,14 @@ async def snapshot(root: UUID, as_of: date) -> OwnershipSnapshot:
         overrides=await overrides_frame(as_of),
         equity_floor=settings.equity_floor,
     ).collect()
-    controlled = frozenset(UUID(e) for e in frame.filter(pl.col("controlled"))["entity_id"])
-    result = OwnershipSnapshot(frame=frame, controlled=controlled, stakes=stakes)
+    inside = frame.filter(pl.col("controlled"))["entity_id"]
+    result = OwnershipSnapshot(
+        frame=frame,
+        controlled=frozenset(UUID(e) for e in inside),
+        stakes=stakes,
+        members=sorted({str(root), *inside.to_list()}),
+        token=token,
+    )
     if token is not None:  # without a token nothing says when it would go stale
         _cache[key] = result
         while len(_cache) > CACHE_SIZE:
