@@ -275,6 +275,7 @@ def missing_investment_lines(
 
 
 _FIGURES = {
+    "total_equity": "te",
     "paid_in_capital": "pi",
     "capital_reserve": "cr",
     "retained_earnings": "re",
@@ -308,25 +309,16 @@ def _with_total_equity(in_scope: pl.DataFrame) -> pl.DataFrame:
 def _member_figures(in_scope: pl.DataFrame, interests: pl.DataFrame) -> pl.DataFrame:
     """One row per member: x and the statement figures the equity split and margins need.
 
-    total_equity falls back to the sum of its parts when a member did not report it.
+    `in_scope` has total_equity completed from its parts already (`_with_total_equity`).
     """
     zero = money_literal(0)
-    sums = [
+    figures = in_scope.group_by("entity_id").agg(
         pl.col("amount").filter(pl.col("item") == item).sum().alias(name)
         for item, name in _FIGURES.items()
-    ]
-    is_total = pl.col("item") == "total_equity"
-    figures = in_scope.group_by("entity_id").agg(
-        *sums,
-        pl.when(is_total.any())
-        .then(pl.col("amount").filter(is_total).sum())
-        .otherwise(None)
-        .alias("te"),
     )
     return (
         interests.join(figures, on="entity_id", how="left")
         .with_columns(pl.col(*_FIGURES.values()).fill_null(zero))
-        .with_columns(pl.col("te").fill_null(pl.col("pi") + pl.col("cr") + pl.col("re")))
         .with_columns(
             pl.when(pl.col("rev") > zero)
             .then(
