@@ -30,6 +30,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     control_threshold: float = 0.5  # votes above this share mean control
     equity_floor: float = 0.2  # votes from here up to control: equity method
     intercompany_tolerance: str = "0.01"  # yuan; a pair differing by more is a mismatch
+    # Statement uploads past any of these are refused (413) before they are parsed.
+    upload_max_bytes: int = 16 * 1024 * 1024  # the file as uploaded
+    upload_max_rows: int = 200_000  # rows over all sheets, blank rows between included
+    upload_max_columns: int = 100  # the last column a row may use
+    upload_max_cells: int = 2_000_000  # each row up to its last cell, over all sheets
+    upload_max_sheets: int = 2_000
+    upload_max_uncompressed_bytes: int = 128 * 1024 * 1024  # an XLSX's zip members together
+    upload_max_compression_ratio: int = 100  # for a zip member over 1 MiB
+    upload_parsers: int = 2  # uploads parsed at once (each in a worker thread)
 
     @property
     def production(self) -> bool:

@@ -17,8 +17,11 @@ from polars.testing import assert_frame_equal
 from stateasset.ledger.catalogue import ITEMS
 from stateasset.ledger.credit_code import check_character
 from stateasset.ledger.importer import (
+    MIB,
     ROW_SCHEMA,
     UploadError,
+    UploadLimits,
+    UploadTooLarge,
     parse_amount,
     parse_statement_upload,
     statement_template,
@@ -522,3 +525,190 @@ def test_unreadable_files(data: bytes, name: str, reason: str) -> None:
 def test_upload_error_text() -> None:
     assert str(UploadError("s", 3, "E", "金额", "bad")) == "s!E3 (金额): bad"
     assert str(UploadError("f.xlsx", None, None, None, "bad")) == "f.xlsx: bad"
+
+
+# --- hostile and oversized files -------------------------------------------------------------
+
+
+def _rezip(data: bytes, edits: dict[str, bytes]) -> bytes:
+    """`data` with the named members replaced (or added)."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            if info.filename not in edits:
+                dst.writestr(info, src.read(info))
+        for name, body in edits.items():
+            dst.writestr(name, body)
+    return out.getvalue()
+
+
+def _sheet_xml(rows: str, prolog: str = "") -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>{prolog}'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"<sheetData>{rows}</sheetData></worksheet>"
+    ).encode()
+
+
+SHEET1 = "xl/worksheets/sheet1.xml"
+
+
+def test_a_cell_at_column_xfd_on_12000_rows_is_refused_before_reading() -> None:
+    # 64 KiB on disk; a gap-filling reader would hold 12,000 × 16,384 cells.
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet("数据")
+    for row in range(12_000):
+        sheet.write_number(row, 16_383, 1)
+    book.close()
+    assert len(buffer.getvalue()) < 70_000
+    with pytest.raises(UploadTooLarge) as refused:
+        parse_statement_upload(buffer.getvalue(), "wide.xlsx", ENTITIES)
+    assert (refused.value.limit, refused.value.value, refused.value.maximum) == (
+        "columns",
+        16_384,
+        100,
+    )
+    assert str(refused.value) == (
+        f"{SHEET1}!XFD1: columns reaches 16,384, over the limit of 100 "
+        "(STATEASSET_UPLOAD_MAX_COLUMNS)"
+    )
+
+
+def test_rows_cells_sheets_and_sizes_are_bounded() -> None:
+    data = xlsx({"数据": [HEADER, [CODE_A, "2025-09", "cash", None, 1]]})
+    # One row numbered 1,048,576: the reader would yield a million empty rows before it.
+    far = _rezip(data, {SHEET1: _sheet_xml('<row r="1048576"><c r="A1048576"><v>1</v></c></row>')})
+    with pytest.raises(UploadTooLarge) as refused:
+        parse_statement_upload(far, "far.xlsx", ENTITIES)
+    assert (refused.value.limit, refused.value.value) == ("rows", 1_048_576)
+
+    small = UploadLimits(cells=9, sheets=1, bytes=len(data))
+    with pytest.raises(UploadTooLarge) as refused:
+        parse_statement_upload(data, "x.xlsx", ENTITIES, small)
+    assert (refused.value.limit, refused.value.value, refused.value.maximum) == ("cells", 10, 9)
+
+    two = xlsx({"a": [HEADER], "b": [HEADER]})
+    with pytest.raises(UploadTooLarge) as refused:
+        parse_statement_upload(two, "x.xlsx", ENTITIES, UploadLimits(sheets=1))
+    assert (refused.value.limit, refused.value.value) == ("sheets", 2)
+
+    with pytest.raises(UploadTooLarge) as refused:
+        parse_statement_upload(data, "x.xlsx", ENTITIES, UploadLimits(bytes=len(data) - 1))
+    assert (refused.value.limit, refused.value.value) == ("bytes", len(data))
+
+    # 4 MiB of one repeated byte compresses a thousandfold.
+    bomb = _rezip(data, {"xl/padding.bin": b"\0" * (4 * 1024 * 1024)})
+    with pytest.raises(UploadTooLarge) as refused:
+        parse_statement_upload(bomb, "bomb.xlsx", ENTITIES)
+    assert refused.value.limit == "compression_ratio"
+    assert refused.value.value > 100
+    with pytest.raises(UploadTooLarge) as refused:
+        parse_statement_upload(bomb, "bomb.xlsx", ENTITIES, UploadLimits(uncompressed_bytes=MIB))
+    assert (refused.value.limit, refused.value.where) == ("uncompressed_bytes", "xl/padding.bin")
+
+
+def test_a_csv_of_newlines_stops_at_the_row_limit() -> None:
+    with pytest.raises(UploadTooLarge) as refused:
+        parse_statement_upload(b"\n" * 300_000, "lines.csv", ENTITIES)
+    assert (refused.value.limit, refused.value.value, refused.value.maximum) == (
+        "rows",
+        200_001,
+        200_000,
+    )
+    wide = ("," * 150 + "\n").encode()
+    with pytest.raises(UploadTooLarge) as refused:
+        parse_statement_upload(wide, "wide.csv", ENTITIES)
+    assert (refused.value.limit, refused.value.value) == ("columns", 151)
+
+
+_LAUGHS = (
+    '<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + "".join(
+        f'<!ENTITY lol{i} "{("&lol%s;" % (i - 1 if i > 1 else "")) * 10}">' for i in range(1, 10)
+    )
+    + "]>"
+)
+
+
+@pytest.mark.parametrize(
+    ("member", "body", "reason"),
+    [
+        (
+            SHEET1,
+            _sheet_xml('<row r="1"><c r="A1"><v>1</v></row>'),
+            "malformed XML (mismatched tag)",
+        ),
+        (
+            SHEET1,
+            _sheet_xml('<row r="1"><c r="A1" t="str"><v>&nope;</v></c></row>'),
+            "undefined entity",
+        ),
+        (
+            SHEET1,
+            _sheet_xml('<row r="1"><c r="A1" t="str"><v>&lol9;</v></c></row>', _LAUGHS),
+            "DTDs",
+        ),
+        (
+            "xl/sharedStrings.xml",
+            b'<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+            b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            b"<si><t>&xxe;</t></si></sst>",
+            "DTDs",
+        ),
+        ("xl/workbook.xml", b"<workbook>", "no element found"),
+    ],
+)
+def test_malformed_and_hostile_xml_is_a_file_error(member: str, body: bytes, reason: str) -> None:
+    data = _rezip(xlsx({"数据": [HEADER, [CODE_A, "2025-09", "cash", None, 1]]}), {member: body})
+    parsed = parse_statement_upload(data, "evil.xlsx", ENTITIES)
+    assert parsed.rows.height == 0
+    assert [(e.sheet, e.row) for e in parsed.errors] == [("evil.xlsx", None)]
+    assert parsed.errors[0].reason.startswith(
+        f"无法读取的Excel文件 not a readable .xlsx file: {member}: "
+    )
+    assert reason in parsed.errors[0].reason
+
+
+def test_formula_cells_without_a_saved_value_are_errors_naming_the_cell() -> None:
+    # openpyxl writes formulas without results, as do many generators.
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "数据"
+    sheet.append(HEADER)
+    sheet.append([CODE_A, "2025-09", "cash", None, 100])
+    sheet.append([CODE_A, "2025-09", "receivables", None, "=E2*2"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    parsed = parse_statement_upload(buffer.getvalue(), "f.xlsx", ENTITIES)
+    assert [str(e) for e in parsed.errors] == [
+        "数据!E3: 公式没有计算结果 formula =E2*2 has no saved value (the file was written by a "
+        "program that does not calculate): open and save it in Excel or WPS, or type the number"
+    ]
+    assert parsed.rows["item"].to_list() == ["cash"]
+
+    # The per-sheet layout skips blank amounts: a formula there must not vanish either.
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "A"
+    for row in per_sheet(CODE_A, "2025-09", [["cash", "货币资金", "=1+1"]]):
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    parsed = parse_statement_upload(buffer.getvalue(), "f.xlsx", ENTITIES)
+    assert [(e.sheet, e.row, e.column) for e in parsed.errors] == [("A", 5, "C")]
+
+    # A formula Excel calculated and saved is read by its value.
+    data = xlsx({"数据": [HEADER, [CODE_A, "2025-09", "cash", None, 1]]})
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        xml = archive.read(SHEET1)
+    xml, n = re.subn(
+        rb"<c r=\"E2\"([^>]*)><v>1</v></c>", rb'<c r="E2"\1><f>0.5+0.5</f><v>1</v></c>', xml
+    )
+    assert n == 1
+    parsed = parse_statement_upload(_rezip(data, {SHEET1: xml}), "f.xlsx", ENTITIES)
+    assert parsed.errors == []
+    assert parsed.rows["amount"].to_list() == [D("1.00")]

@@ -64,6 +64,14 @@ class Forbidden(DomainError):
     slug = "forbidden"
 
 
+class TooLarge(DomainError):
+    """Input past a configured size limit; `extra` names the limit and the value found."""
+
+    status = 413
+    title = "Content too large"
+    slug = "too-large"
+
+
 class TooManyRequests(DomainError):
     status = 429
     title = "Too many requests"

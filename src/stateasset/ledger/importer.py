@@ -7,6 +7,14 @@ here writes anywhere: the service stores `ParsedUpload.rows` only when `errors` 
 Reading uses openpyxl in read-only mode: it yields rows by their Excel row number (gaps filled)
 and gives numbers as the float parsed from the cell's XML text, so `Decimal(repr(value))`
 recovers the decimal typed in Excel (1234.56 stays 1234.56).
+
+An upload is untrusted and small on the wire but not in memory: an XLSX is a zip of XML, and a
+60 KiB file can declare a cell at column XFD on 12,000 rows, which a gap-filling reader turns
+into 196 million cells. So before openpyxl sees a workbook, every XML member is read once with a
+streaming expat parser that keeps no tree: it refuses DTDs (entity expansion, external entities),
+malformed XML, and anything past `UploadLimits`, counting rows and cells as the reader would
+fill them in. That pass also finds formula cells without a saved result, which openpyxl's
+`data_only` reading would silently turn into blanks. A CSV is counted as it is read.
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import ROUND_DOWN, Decimal, InvalidOperation, localcontext
+from xml.etree.ElementTree import ParseError
+from xml.parsers import expat
 
 import openpyxl
 import polars as pl
@@ -211,6 +221,228 @@ def _period_text(value: object) -> tuple[str | None, str | None]:
         return None, f"期间错误 {exc}"
 
 
+# --- limits and the pre-read scan ----------------------------------------------------------------
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class UploadLimits:
+    """How much one upload may hold; each has a setting `STATEASSET_UPLOAD_MAX_<NAME>`.
+
+    `rows` count every row up to a sheet's last (blank rows between included) over all sheets;
+    `cells` count each row up to its last cell, as the reader fills gaps in; `columns` is the
+    last column any row may use; `uncompressed_bytes` and `compression_ratio` apply to the zip
+    members of an XLSX as the zip declares them (the zip reader never inflates past that).
+    """
+
+    bytes: int = 16 * MIB
+    rows: int = 200_000
+    columns: int = 100
+    cells: int = 2_000_000
+    sheets: int = 2_000
+    uncompressed_bytes: int = 128 * MIB
+    compression_ratio: int = 100
+
+
+# A member this small cannot hurt whatever its ratio: tiny XML compresses very well.
+_RATIO_FLOOR = MIB
+_SCAN_CHUNK = 64 * 1024
+_FORMULA_SHOWN = 60  # characters of a formula quoted in an error
+
+
+class UploadTooLarge(Exception):
+    """An upload past one of `UploadLimits`: `limit` names it, `value` is what the file has."""
+
+    def __init__(self, limit: str, value: int, maximum: int, where: str) -> None:
+        self.limit, self.value, self.maximum, self.where = limit, value, maximum, where
+        super().__init__(
+            f"{where}: {limit} reaches {value:,}, over the limit of {maximum:,} "
+            f"(STATEASSET_UPLOAD_MAX_{limit.upper()})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Unsaved:
+    """A formula cell with no saved result, by its 1-based row and column."""
+
+    row: int
+    column: int
+    formula: str
+
+
+_CELL_REF = re.compile(r"([A-Za-z]{1,3})([0-9]+)")
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for ch in letters.upper():
+        number = number * 26 + ord(ch) - 64
+    return number
+
+
+class _XmlScan:
+    """One streaming pass over an XML member: refuse DTDs, count a worksheet's rows and cells.
+
+    The counts carry over members (`rows`, `cells`), so the limits are for the whole workbook.
+    """
+
+    def __init__(self, limits: UploadLimits, rows: int, cells: int) -> None:
+        self.limits = limits
+        self.rows, self.cells = rows, cells
+        self.member = ""
+        self.sheets = 0  # <sheet> entries in workbook.xml
+        self.unsaved: list[_Unsaved] = []
+        self._row = self._row_base = 0
+        self._col = self._row_cells = self._row_width = 0
+        self._cell: tuple[int, int] | None = None
+        self._formula: list[str] | None = None
+        self._type = "n"
+        self._has_value = False
+        self._in_value = False
+
+    def _tag(self, name: str) -> str:
+        return name.rpartition(" ")[2]  # namespace processing gives "uri local"
+
+    def _over(self, limit: str, value: int, where: str | None = None) -> None:
+        maximum = getattr(self.limits, limit)
+        if value > maximum:
+            raise UploadTooLarge(limit, value, maximum, where or self.member)
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        tag = self._tag(name)
+        if tag == "row":
+            ref = attrs.get("r")
+            try:
+                row = int(ref) if ref is not None else self._row + 1
+            except ValueError:
+                raise ValueError(f"row number {ref!r} is not a whole number") from None
+            if row <= self._row:
+                raise ValueError(f"row {row} comes after row {self._row}")
+            self._over("rows", self._row_base + row)
+            self._row, self._col, self._row_cells, self._row_width = row, 0, 0, 0
+        elif tag == "c":
+            ref = attrs.get("r")
+            if ref is not None:
+                match = _CELL_REF.fullmatch(ref)
+                if match is None:
+                    raise ValueError(f"cell reference {ref!r} is not like A1")
+                self._col = _column_number(match.group(1))
+            else:
+                self._col += 1
+            self._row_cells += 1
+            self._over(
+                "columns",
+                max(self._col, self._row_cells),
+                f"{self.member}!{get_column_letter(self._col)}{self._row}",
+            )
+            self._row_width = max(self._row_width, self._col)
+            self._cell = (self._row, self._col)
+            self._type = attrs.get("t", "n")
+            self._formula, self._has_value = None, self._type == "inlineStr"
+        elif tag == "f" and self._cell is not None:
+            self._formula = []
+        elif tag == "v" and self._cell is not None:
+            # An empty <v/> is what tools that do not calculate write, but for a text
+            # result (t="str") it is a saved "".
+            self._in_value = True
+            self._has_value = self._has_value or self._type == "str"
+        elif tag == "sheet":
+            self.sheets += 1
+            self._over("sheets", self.sheets)
+
+    def end(self, name: str) -> None:
+        tag = self._tag(name)
+        if tag == "row":
+            self.cells += self._row_width
+            self._over("cells", self.cells)
+        elif tag == "c" and self._cell is not None:
+            if self._formula is not None and not self._has_value:
+                text = "".join(self._formula)
+                self.unsaved.append(_Unsaved(*self._cell, text[:_FORMULA_SHOWN]))
+            self._cell, self._formula = None, None
+        elif tag == "v":
+            self._in_value = False
+        elif tag == "sheetData":
+            self.rows = self._row_base + self._row
+
+    def text(self, data: str) -> None:
+        if self._in_value:
+            self._has_value = self._has_value or bool(data.strip())
+            return
+        formula = self._formula
+        if formula is not None and len(formula) < _FORMULA_SHOWN:
+            formula.append(data)
+
+    def scan(self, member: str, stream: io.BufferedIOBase) -> None:
+        """Read one member; ValueError on a DTD or malformed XML, UploadTooLarge past a limit."""
+        self.member = member
+        self._row_base, self._row = self.rows, 0
+        parser = expat.ParserCreate(namespace_separator=" ")
+        parser.StartElementHandler = self.start
+        parser.EndElementHandler = self.end
+        parser.CharacterDataHandler = self.text
+        parser.buffer_text = True
+
+        def refuse_dtd(*_: object) -> None:
+            # No part of an XLSX has a DTD; one is how entity bombs and XXE get in.
+            raise ValueError("DTDs and entity declarations are not allowed")
+
+        parser.StartDoctypeDeclHandler = refuse_dtd
+        parser.EntityDeclHandler = refuse_dtd
+        try:
+            while chunk := stream.read(_SCAN_CHUNK):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+        except expat.ExpatError as exc:
+            raise ValueError(f"malformed XML ({expat.errors.messages[exc.code]})") from None
+
+
+@dataclass(slots=True)
+class _WorkbookScan:
+    """What the pre-read pass learnt: formula cells without a saved value, by member path."""
+
+    unsaved: dict[str, list[_Unsaved]]
+
+
+def _scan_xlsx(archive: zipfile.ZipFile, limits: UploadLimits) -> _WorkbookScan:
+    """Check an XLSX's zip and every XML member against `limits` before any real reading.
+
+    ValueError for a damaged or hostile file (named by member), UploadTooLarge past a limit.
+    """
+    members = [i for i in archive.infolist() if not i.is_dir()]
+    # Two members per sheet (the sheet and its relationships) and a few for the workbook.
+    if len(members) > 2 * limits.sheets + 100:
+        raise UploadTooLarge("sheets", len(members), 2 * limits.sheets + 100, "zip member count")
+    total = 0
+    for info in members:
+        total += info.file_size
+        if total > limits.uncompressed_bytes:
+            raise UploadTooLarge(
+                "uncompressed_bytes", total, limits.uncompressed_bytes, info.filename
+            )
+        if info.file_size > _RATIO_FLOOR:
+            ratio = info.file_size // max(info.compress_size, 1)
+            if ratio > limits.compression_ratio:
+                raise UploadTooLarge(
+                    "compression_ratio", ratio, limits.compression_ratio, info.filename
+                )
+    scan = _XmlScan(limits, rows=0, cells=0)
+    unsaved: dict[str, list[_Unsaved]] = {}
+    for info in members:
+        if not info.filename.endswith((".xml", ".rels")):
+            continue
+        with archive.open(info) as stream:
+            try:
+                scan.scan(info.filename, stream)
+            except ValueError as exc:
+                raise ValueError(f"{info.filename}: {exc}") from None
+        if scan.unsaved:
+            unsaved[info.filename] = scan.unsaved
+            scan.unsaved = []
+    return _WorkbookScan(unsaved)
+
+
 # --- reading files into grids ----------------------------------------------------------------
 
 Row = Sequence[object]
@@ -233,7 +465,14 @@ class _Grid:
         return all(_text(v) is None for r in self.rows for v in r)
 
 
-def _xlsx_grids(data: bytes) -> Iterator[_Grid]:
+def _xlsx_grids(data: bytes, limits: UploadLimits) -> Iterator[tuple[_Grid, list[_Unsaved]]]:
+    """Yield each visible sheet and its formula cells without a saved value, one at a time.
+
+    ValueError for a damaged or hostile file, UploadTooLarge past a limit (both before the
+    first sheet is read).
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        scan = _scan_xlsx(archive, limits)
     workbook = openpyxl.load_workbook(
         io.BytesIO(data), read_only=True, data_only=True, rich_text=False
     )
@@ -245,13 +484,17 @@ def _xlsx_grids(data: bytes) -> Iterator[_Grid]:
             # The <dimension> tag is written by the producing program and can be wrong;
             # trusting it would silently drop rows past it.
             sheet.reset_dimensions()
-            yield _Grid(sheet.title, list(sheet.iter_rows(values_only=True)))
+            unsaved = scan.unsaved.get(getattr(sheet, "_worksheet_path", ""), [])
+            yield _Grid(sheet.title, list(sheet.iter_rows(values_only=True))), unsaved
     finally:
         workbook.close()
 
 
-def _csv_grid(data: bytes) -> _Grid:
-    """Decode a CSV as UTF-8 (with or without BOM) or GB18030, which Excel uses in China."""
+def _csv_grid(data: bytes, limits: UploadLimits) -> _Grid:
+    """Decode a CSV as UTF-8 (with or without BOM) or GB18030, which Excel uses in China.
+
+    Rows are counted as they are read, so a file of newlines stops at the limit.
+    """
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
@@ -260,7 +503,18 @@ def _csv_grid(data: bytes) -> _Grid:
             continue
     else:  # pragma: no cover - gb18030 decodes any byte string
         raise ValueError("cannot decode CSV")
-    rows: list[Row] = [[v if v != "" else None for v in r] for r in csv.reader(io.StringIO(text))]
+    rows: list[Row] = []
+    cells = 0
+    for number, values in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if number > limits.rows:
+            raise UploadTooLarge("rows", number, limits.rows, CSV_SHEET)
+        if len(values) > limits.columns:
+            where = f"{CSV_SHEET}!{get_column_letter(limits.columns + 1)}{number}"
+            raise UploadTooLarge("columns", len(values), limits.columns, where)
+        cells += len(values)
+        if cells > limits.cells:
+            raise UploadTooLarge("cells", cells, limits.cells, CSV_SHEET)
+        rows.append([v if v != "" else None for v in values])
     return _Grid(CSV_SHEET, rows)
 
 
@@ -277,12 +531,30 @@ class _Parser:
     period_cache: dict[tuple[type, str], tuple[str | None, str | None]] = field(
         default_factory=dict
     )
+    unsaved: set[tuple[str, int | None, int | None]] = field(default_factory=set)
 
     def error(
         self, sheet: str, row: int | None, col: int | None, header: str | None, why: str
     ) -> None:
+        if (sheet, row, col) in self.unsaved:
+            return  # the cell is already reported as a formula without a value
         letter = None if col is None else get_column_letter(col)
         self.errors.append(UploadError(sheet, row, letter, header, why))
+
+    def unsaved_formulas(self, sheet: str, cells: list[_Unsaved]) -> None:
+        """Report formula cells with no saved result: read as blanks, they would vanish."""
+        for cell in cells:
+            shown = f"={cell.formula}" if cell.formula else "(shared formula)"
+            self.error(
+                sheet,
+                cell.row,
+                cell.column,
+                None,
+                f"公式没有计算结果 formula {shown} has no saved value (the file was written by "
+                "a program that does not calculate): open and save it in Excel or WPS, or "
+                "type the number",
+            )
+            self.unsaved.add((sheet, cell.row, cell.column))
 
     def credit_code(self, value: object) -> tuple[str | None, str | None]:
         """Return (entity_id, code) or (None, reason); memoised, long tables repeat codes."""
@@ -458,42 +730,58 @@ class _Parser:
 
 
 def parse_statement_upload(
-    data: bytes, filename: str, known_entities: Mapping[str, str]
+    data: bytes,
+    filename: str,
+    known_entities: Mapping[str, str],
+    limits: UploadLimits | None = None,
 ) -> ParsedUpload:
     """Return the statement rows of an uploaded XLSX/CSV and every error found in it.
 
     `known_entities` maps credit code → entity_id. Sheets named '说明' and hidden sheets are
     skipped; each other sheet is read as a long table or as one entity-period sheet, whichever
     its cells show. Errors are ordered as found: sheet by sheet, row by row.
+    UploadTooLarge when the file is past `limits` (the defaults when None): nothing is parsed.
+    CPU-bound for seconds on a large file: call it from a worker thread, not an event loop.
     """
+    limits = limits or UploadLimits()
+    if len(data) > limits.bytes:
+        raise UploadTooLarge("bytes", len(data), limits.bytes, filename)
     parser = _Parser(known_entities)
     suffix = filename.rsplit(".", 1)[-1].casefold() if "." in filename else ""
     file_error: str | None = None
     is_xlsx = suffix in ("xlsx", "xlsm") or (suffix != "csv" and data[:2] == b"PK")
     if suffix == "csv":
         try:
-            grid = _csv_grid(data)
+            grid = _csv_grid(data, limits)
         except csv.Error as exc:  # e.g. a field over the csv module's size limit
             file_error = f"无法读取的CSV文件 not a readable .csv file: {exc}"
         else:
             parser.sheet(grid)
     elif is_xlsx:
-        try:
-            grids = list(_xlsx_grids(data))
-        # openpyxl reports a malformed workbook with any of these; only reading is inside.
-        except (
-            zipfile.BadZipFile,
-            InvalidFileException,
-            KeyError,
-            OSError,
-            ValueError,
-            TypeError,
-        ) as exc:
-            file_error = f"无法读取的Excel文件 not a readable .xlsx file: {exc}"
-        else:
-            for grid in grids:
-                if grid.name.strip() != INSTRUCTIONS_SHEET:
-                    parser.sheet(grid)
+        # Sheet by sheet: only one sheet's cells are held at a time.
+        sheets = _xlsx_grids(data, limits)
+        while True:
+            try:
+                read = next(sheets, None)
+            # openpyxl reports a malformed workbook with any of these; only reading is inside.
+            # ParseError is a SyntaxError, not a ValueError.
+            except (
+                zipfile.BadZipFile,
+                InvalidFileException,
+                KeyError,
+                OSError,
+                ValueError,
+                TypeError,
+                ParseError,
+            ) as exc:
+                file_error = f"无法读取的Excel文件 not a readable .xlsx file: {exc}"
+                break
+            if read is None:
+                break
+            grid, unsaved = read
+            if grid.name.strip() != INSTRUCTIONS_SHEET:
+                parser.unsaved_formulas(grid.name, unsaved)
+                parser.sheet(grid)
     elif suffix == "xls":
         file_error = "不支持旧版 .xls 格式 old .xls format is not supported: save as .xlsx"
     else:

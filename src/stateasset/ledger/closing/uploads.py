@@ -6,12 +6,17 @@ in one transaction only when none fails.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+from collections.abc import Mapping
 from uuid import UUID
 
+import anyio.to_thread
 import msgspec
+from anyio import CapacityLimiter
 
 from stateasset.auth.schemas import Actor
-from stateasset.core.errors import FieldProblem, Invalid
+from stateasset.core.errors import FieldProblem, Invalid, TooLarge
 from stateasset.core.periods import parse_period, period_of
 from stateasset.db import engine
 from stateasset.ledger import importer
@@ -19,6 +24,57 @@ from stateasset.ledger.closing import statements
 from stateasset.ledger.schemas import EntityKind, Finding, ImportProblem, ImportReport
 from stateasset.ledger.service import visible_entity_ids
 from stateasset.ledger.tables import Entity
+from stateasset.settings import get_settings
+
+# One limiter per event loop: anyio's limiters belong to the loop that made them.
+_parsers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def upload_limits() -> importer.UploadLimits:
+    """The configured limits of one upload (`STATEASSET_UPLOAD_MAX_*`)."""
+    s = get_settings()
+    return importer.UploadLimits(
+        bytes=s.upload_max_bytes,
+        rows=s.upload_max_rows,
+        columns=s.upload_max_columns,
+        cells=s.upload_max_cells,
+        sheets=s.upload_max_sheets,
+        uncompressed_bytes=s.upload_max_uncompressed_bytes,
+        compression_ratio=s.upload_max_compression_ratio,
+    )
+
+
+def _too_large(filename: str, exc: importer.UploadTooLarge) -> TooLarge:
+    return TooLarge(
+        f"{filename} is refused, nothing was imported: {exc}",
+        errors=[FieldProblem(field="file", reason=str(exc))],
+        extra={"limit": exc.limit, "value": exc.value, "maximum": exc.maximum},
+    )
+
+
+async def parse_upload(
+    data: bytes, filename: str, known: Mapping[str, str]
+) -> importer.ParsedUpload:
+    """Parse an upload in a worker thread, a few at a time, so requests keep being answered.
+
+    TooLarge (413) past the configured limits, naming the limit and the value found.
+    """
+    limits = upload_limits()
+    if len(data) > limits.bytes:  # refused before waiting for a parser
+        raise _too_large(
+            filename, importer.UploadTooLarge("bytes", len(data), limits.bytes, filename)
+        )
+    loop = asyncio.get_running_loop()
+    if (parsers := _parsers.get(loop)) is None:
+        parsers = _parsers[loop] = CapacityLimiter(max(1, get_settings().upload_parsers))
+    try:
+        return await anyio.to_thread.run_sync(
+            importer.parse_statement_upload, data, filename, known, limits, limiter=parsers
+        )
+    except importer.UploadTooLarge as exc:
+        raise _too_large(filename, exc) from None
 
 
 async def import_statements(*, actor: Actor, data: bytes, filename: str) -> ImportReport:
@@ -29,7 +85,7 @@ async def import_statements(*, actor: Actor, data: bytes, filename: str) -> Impo
         for r in await Entity.select(Entity.id, Entity.credit_code)
         if visible is None or r["id"] in visible
     }
-    parsed = importer.parse_statement_upload(data, filename, known)
+    parsed = await parse_upload(data, filename, known)
     if parsed.errors:
         problems = [
             ImportProblem(
