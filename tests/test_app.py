@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import urllib.error
+import urllib.request
+from typing import Any
 
 import pytest
 from litestar import Litestar, get
@@ -115,3 +118,75 @@ def test_an_unguarded_route_stops_the_app() -> None:
 
     with pytest.raises(RuntimeError, match="/api/v1/naked"):
         _check_every_route_is_guarded(Litestar(route_handlers=[naked]))
+
+
+@pytest.mark.parametrize(
+    "sent",
+    ["a" * 65, "abc 123", "id;rm -rf", "<script>", "x\x01y", "=HYPERLINK(1)"],
+)
+async def test_a_malformed_request_id_is_replaced_by_a_fresh_one(
+    client: AsyncTestClient, sent: str
+) -> None:
+    response = await client.get("/health", headers={"X-Request-ID": sent})
+    assert response.status_code == 200
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
+
+
+async def test_the_audit_log_keeps_only_a_valid_request_id(
+    client: AsyncTestClient, login_as: Login, db: Any
+) -> None:
+    admin = await login_as("admin")
+    for request_id in ("import-2026.11_a", "bad id with spaces " + "x" * 60):
+        created = await client.post(
+            "/api/v1/users/",
+            headers={**admin, "X-Request-ID": request_id},
+            json={
+                "username": f"u{len(request_id)}",
+                "display_name": "x",
+                "password": "long enough pw",
+                "role": "board",
+            },
+        )
+        assert created.status_code == 201, created.text
+    stored = await db.fetch("SELECT request_id FROM audit_log ORDER BY id")
+    assert stored[0]["request_id"] == "import-2026.11_a"
+    assert re.fullmatch(r"[0-9a-f]{32}", stored[1]["request_id"])
+
+
+def test_a_one_megabyte_header_is_refused_with_431(live_server: str) -> None:
+    import http.client
+    import json
+    from urllib.parse import urlsplit
+
+    url = urlsplit(live_server)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    connection.request("GET", "/health", headers={"X-Padding": "a" * 1024 * 1024})
+    response = connection.getresponse()
+    assert response.status == 431
+    assert response.getheader("content-type") == "application/problem+json"
+    body = json.loads(response.read())
+    assert body["status"] == 431
+    assert body["errors"] == [{"field": "headers", "reason": "more than 32768 bytes"}]
+    connection.close()
+    with urllib.request.urlopen(f"{live_server}/health", timeout=5) as ok:
+        assert ok.status == 200
+
+
+def test_forwarded_for_from_an_untrusted_peer_does_not_dodge_the_throttle(
+    live_server: str,
+) -> None:
+    statuses = []
+    for i in range(6):
+        request = urllib.request.Request(
+            f"{live_server}/api/v1/auth/login",
+            data=b'{"username": "nobody", "password": "wrong password"}',
+            headers={"Content-Type": "application/json", "X-Forwarded-For": f"10.9.{i}.1"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                statuses.append(response.status)
+        except urllib.error.HTTPError as error:
+            statuses.append(error.code)
+            if error.code == 429:
+                assert int(error.headers["Retry-After"]) > 0
+    assert statuses == [401] * 5 + [429]

@@ -28,7 +28,7 @@ from stateasset.auth.guards import route_permission
 from stateasset.auth.schemas import Actor
 from stateasset.core.http import EXCEPTION_HANDLERS, RequestIdMiddleware, configure_logging
 from stateasset.ledger.controllers import LEDGER_CONTROLLERS
-from stateasset.settings import Settings, get_settings
+from stateasset.settings import Settings, get_settings, resolve_secrets
 
 log = structlog.get_logger("stateasset.app")
 
@@ -149,9 +149,12 @@ def _summarise_operations(app: Litestar) -> None:
                 handler.summary = doc.splitlines()[0]
 
 
-def _request_id_first(app_config: AppConfig) -> AppConfig:
-    app_config.middleware.insert(0, RequestIdMiddleware())
-    return app_config
+def _request_id_first(max_header_bytes: int) -> Any:
+    def insert(app_config: AppConfig) -> AppConfig:
+        app_config.middleware.insert(0, RequestIdMiddleware(max_header_bytes=max_header_bytes))
+        return app_config
+
+    return insert
 
 
 def _route_handlers() -> list[ControllerRouterHandler]:
@@ -177,7 +180,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """Build the ASGI app; the pool opens at startup and closes at shutdown."""
     from stateasset.auth.service import LoginThrottle
 
-    settings = settings or get_settings()
+    settings = resolve_secrets(settings or get_settings())
     settings.check()
     configure_logging(json=settings.log_json)
     jwt_auth = _configure_auth(settings)
@@ -191,7 +194,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=_route_handlers(),
         # The request id goes outermost, so even an authentication failure carries one.
-        on_app_init=[jwt_auth.on_app_init, _request_id_first],
+        on_app_init=[jwt_auth.on_app_init, _request_id_first(settings.max_header_bytes)],
         on_startup=[open_pool],
         on_shutdown=[close_pool],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -199,7 +202,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State(
             {
                 "login_throttle": LoginThrottle(
-                    settings.login_attempts, settings.login_window_seconds
+                    settings.login_attempts,
+                    settings.login_window_seconds,
+                    name_attempts=settings.login_name_attempts,
+                    max_keys=settings.login_throttle_max_keys,
                 )
             }
         ),

@@ -21,6 +21,8 @@ def _serve(host: str, port: int) -> None:
     # uvicorn re-raises SIGTERM after its graceful shutdown; exiting normally then lets the
     # embedded server's atexit hook stop PostgreSQL instead of leaving it running.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    settings = get_settings()
+    proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
     # Requests are logged by the app with their request id and user; uvicorn's access log would
     # only repeat them without either.
     uvicorn.run(
@@ -30,6 +32,13 @@ def _serve(host: str, port: int) -> None:
         port=port,
         log_level="info",
         access_log=False,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default, so any local caller could
+        # pick its address (and dodge the login throttle): only the configured proxies count.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies,
+        # The app answers large headers 431 (RequestIdMiddleware); should h11 serve, it stops
+        # buffering an unfinished request head at the same size.
+        h11_max_incomplete_event_size=settings.max_header_bytes,
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,6 +14,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 """The checkout (or image) root: where `.stateasset/` and `piccolo_migrations/` live."""
 
 DEV_SECRET = "dev-only-secret-change-me-0123456789abcdef"
+"""Once the default signing secret of every checkout, so public: refused everywhere."""
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -20,10 +23,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     environment: str = "development"
     database_url: str | None = None
     data_dir: Path = PROJECT_ROOT / ".stateasset"
-    jwt_secret: str = DEV_SECRET
+    jwt_secret: str = ""  # unset: generated once per data folder, kept in <data_dir>/jwt.key
     token_minutes: int = 30
     login_attempts: int = 5
     login_window_seconds: int = 300
+    login_name_attempts: int = 50  # failures per name from every address together, same window
+    login_throttle_max_keys: int = 50_000  # past this, the least recently failed key is dropped
+    trusted_proxies: str = ""  # comma-separated addresses whose X-Forwarded-For is believed
+    max_header_bytes: int = 32 * 1024  # larger request headers are answered 431
     pool_max_size: int = 10
     log_json: bool = False
     scheduler_enabled: bool = True
@@ -45,12 +52,43 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.environment == "production"
 
     def check(self) -> None:
-        """Refuse to start production with a guessable signing secret."""
-        if self.production and (self.jwt_secret == DEV_SECRET or len(self.jwt_secret) < 32):
+        """Refuse to start with a guessable signing secret, in any environment."""
+        if self.jwt_secret == DEV_SECRET or len(self.jwt_secret) < 32:
             raise RuntimeError(
-                "STATEASSET_JWT_SECRET must be set to a random value of at least 32 characters "
-                "in production"
+                "STATEASSET_JWT_SECRET must be a random value of at least 32 characters "
+                "(unset, one is generated in the data folder)"
             )
+
+
+def read_or_create_secret(path: Path) -> str:
+    """The secret kept in `path`, first written there (mode 0600) by whoever comes first.
+
+    The file appears complete or not at all: it is written under a temporary name and hard-linked
+    into place, which fails if another process got there first; then theirs is read.
+    """
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(32) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(FileExistsError):  # another process was first: use theirs
+            os.link(temporary, path)
+    finally:
+        temporary.unlink()
+    return path.read_text().strip()
+
+
+def resolve_secrets(settings: Settings) -> Settings:
+    """`settings` with the signing secret filled in from the data folder when none was given."""
+    if settings.jwt_secret:
+        return settings
+    secret = read_or_create_secret(settings.data_dir / "jwt.key")
+    return msgspec.structs.replace(settings, jwt_secret=secret)
 
 
 def _from_env() -> Settings:
@@ -74,4 +112,4 @@ def _decode_path(kind: type, value: object) -> object:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings."""
-    return _from_env()
+    return resolve_secrets(_from_env())

@@ -30,8 +30,10 @@ class Actor(msgspec.Struct, frozen=True):
 
 
 class LoginRequest(msgspec.Struct, frozen=True):
-    username: str
-    password: str
+    # Bounded like the names and passwords users are created with; no pattern, so a wrong name is
+    # the same 401 as a wrong password.
+    username: Annotated[str, msgspec.Meta(max_length=100)]
+    password: Annotated[str, msgspec.Meta(max_length=200)]
 
 
 class TokenResponse(msgspec.Struct, frozen=True):

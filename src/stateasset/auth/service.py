@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import TypeVar
 from uuid import UUID, uuid4
 
 import msgspec
@@ -21,6 +26,10 @@ from stateasset.db import engine
 _hasher = PasswordHasher()
 # A hash to verify against when the user does not exist, so timing does not reveal which names exist.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+# Argon2 takes ~50 ms of CPU and 64 MiB per call: run it beside the event loop (the C code releases
+# the GIL), at most one call per core at a time, so a login flood queues here instead of stalling
+# every other request and cannot claim more than cores × 64 MiB.
+_hash_pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="argon2")
 
 SYSTEM_ACTOR = "system"
 
@@ -29,35 +38,79 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-class LoginThrottle:
-    """Refuse sign-in for a name+address after too many failures inside a sliding window."""
+T = TypeVar("T")
 
-    def __init__(self, attempts: int, window_seconds: int) -> None:
+
+async def _off_loop(function: Callable[..., T], *args: object) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_hash_pool, function, *args)
+
+
+class LoginThrottle:
+    """Refuse sign-in after too many failures inside a sliding window, in bounded memory.
+
+    Two counters: per name and address (`attempts`, the usual lock-out), and per name across every
+    address (`name_attempts`, looser), so guesses spread over many addresses are slowed too while
+    a handful of bad requests from one address cannot lock the account for everyone. Each key
+    keeps at most its limit of timestamps, is forgotten once its last failure leaves the window,
+    and past `max_keys` keys the one failed least recently is dropped.
+    """
+
+    def __init__(
+        self,
+        attempts: int,
+        window_seconds: int,
+        *,
+        name_attempts: int | None = None,
+        max_keys: int = 50_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.attempts = attempts
+        self.name_attempts = name_attempts if name_attempts is not None else 10 * attempts
         self.window = window_seconds
-        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self.max_keys = max_keys
+        self._clock = clock
+        # key → failure times, oldest first; keys ordered by their latest failure
+        self._failures: OrderedDict[tuple[str, ...], list[float]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._failures)
 
     def check(self, username: str, client: str) -> None:
-        failures = self._prune((username.lower(), client))
-        if len(failures) >= self.attempts:
-            retry = int(self.window - (time.monotonic() - failures[0])) + 1
-            raise TooManyRequests(
-                f"Too many failed sign-in attempts; try again in {retry} seconds.",
-                extra={"retry_after": retry},
-            )
+        """Raise TooManyRequests (with `retry_after` seconds) while either counter is full."""
+        self._expire()
+        now = self._clock()
+        name = username.lower()
+        for key, limit in (((name, client), self.attempts), ((name,), self.name_attempts)):
+            failures = [t for t in self._failures.get(key, ()) if t > now - self.window]
+            if len(failures) >= limit:
+                # open again when the oldest failure that counts leaves the window
+                retry = max(1, int(self.window - (now - failures[-limit])) + 1)
+                raise TooManyRequests(
+                    f"Too many failed sign-in attempts; try again in {retry} seconds.",
+                    extra={"retry_after": retry},
+                )
 
     def failed(self, username: str, client: str) -> None:
-        self._failures[(username.lower(), client)].append(time.monotonic())
+        now = self._clock()
+        name = username.lower()
+        for key, limit in (((name, client), self.attempts), ((name,), self.name_attempts)):
+            failures = self._failures.pop(key, [])
+            failures.append(now)
+            self._failures[key] = failures[-limit:]  # re-inserted: now the most recent
+        while len(self._failures) > self.max_keys:
+            self._failures.popitem(last=False)
 
     def succeeded(self, username: str, client: str) -> None:
+        # Only this address's count: a success here says nothing about guesses from elsewhere.
         self._failures.pop((username.lower(), client), None)
 
-    def _prune(self, key: tuple[str, str]) -> deque[float]:
-        failures = self._failures[key]
-        cutoff = time.monotonic() - self.window
-        while failures and failures[0] < cutoff:
-            failures.popleft()
-        return failures
+    def _expire(self) -> None:
+        cutoff = self._clock() - self.window
+        while self._failures:
+            key, failures = next(iter(self._failures.items()))
+            if failures[-1] >= cutoff:
+                break
+            del self._failures[key]
 
 
 def to_actor(row: dict) -> Actor:
@@ -82,7 +135,7 @@ async def authenticate(username: str, password: str) -> Actor | None:
     row = await User.select().where(User.username == username).first()
     stored = row["password_hash"] if row else _DUMMY_HASH
     try:
-        _hasher.verify(stored, password)
+        await _off_loop(_hasher.verify, stored, password)
     except (VerificationError, InvalidHashError):
         return None
     if row is None or not row["active"]:
@@ -103,6 +156,7 @@ def _check_scope(role: Role, entity_id: UUID | None) -> None:
 async def create_user(*, actor: str, data: UserCreate) -> UserRead:
     """Create a user; scoped roles must name their scope."""
     _check_scope(data.role, data.entity_id)
+    password_hash = await _off_loop(hash_password, data.password)
     async with engine().transaction():
         if await User.exists().where(User.username == data.username):
             raise Conflict(f"username {data.username!r} is taken")
@@ -110,7 +164,7 @@ async def create_user(*, actor: str, data: UserCreate) -> UserRead:
             id=uuid4(),
             username=data.username,
             display_name=data.display_name,
-            password_hash=hash_password(data.password),
+            password_hash=password_hash,
             role=data.role.value,
             entity_id=data.entity_id,
             fund_ids=list(data.fund_ids),

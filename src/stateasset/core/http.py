@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Any
 
 import asyncpg
+import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.enums import ScopeType
@@ -26,6 +27,8 @@ request_id_var: ContextVar[str] = ContextVar("request_id", default="")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+# What a caller's X-Request-ID may be before it is echoed, logged and stored in the audit log.
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
 
 
 def configure_logging(*, json: bool) -> None:
@@ -45,14 +48,26 @@ def configure_logging(*, json: bool) -> None:
 
 
 class RequestIdMiddleware(ASGIMiddleware):
-    """Give every request an id (or keep the caller's `X-Request-ID`) and log its outcome."""
+    """Give every request an id (or keep the caller's `X-Request-ID`) and log its outcome.
+
+    A caller's id is kept only when it is 1–64 of `A-Z a-z 0-9 . _ -`; anything else is replaced
+    by a fresh id rather than refused, so a proxy's odd ids never cost a request. Requests whose
+    headers together pass `max_header_bytes` are answered 431 before anything else reads them.
+    """
 
     scopes = (ScopeType.HTTP,)
 
+    def __init__(self, max_header_bytes: int = 32 * 1024) -> None:
+        self.max_header_bytes = max_header_bytes
+
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        headers = dict(scope.get("headers", []))
-        incoming = headers.get(b"x-request-id", b"").decode("latin-1")[:64]
-        request_id = incoming or uuid.uuid4().hex
+        raw_headers = scope.get("headers", [])
+        incoming = next((v for k, v in raw_headers if k == b"x-request-id"), b"")
+        valid = _REQUEST_ID.fullmatch(incoming)
+        request_id = incoming.decode("ascii") if valid else uuid.uuid4().hex
+        if sum(len(k) + len(v) for k, v in raw_headers) > self.max_header_bytes:
+            await _refuse_large_headers(scope, send, request_id, self.max_header_bytes)
+            return
         token = request_id_var.set(request_id)
         # Errors raised by outer middleware are rendered after this frame unwinds; keep the id
         # on the scope for them.
@@ -80,6 +95,33 @@ class RequestIdMiddleware(ASGIMiddleware):
             log.info("request", method=scope.get("method"), path=scope.get("path"), status=status)
             structlog.contextvars.unbind_contextvars("request_id", "user")
             request_id_var.reset(token)
+
+
+async def _refuse_large_headers(scope: Scope, send: Send, request_id: str, limit: int) -> None:
+    problem = Problem(
+        type="/problems/headers-too-large",
+        title="Request header fields too large",
+        status=431,
+        detail=f"The request's headers exceed {limit} bytes.",
+        instance=scope.get("path", ""),
+        request_id=request_id,
+        errors=[FieldProblem(field="headers", reason=f"more than {limit} bytes")],
+    )
+    body = msgspec.json.encode(problem)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 431,
+            "headers": [
+                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", request_id.encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+    log.info("request", method=scope.get("method"), path=scope.get("path"), status=431)
 
 
 def problem_response(
@@ -165,6 +207,7 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
 
 
 def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    retry_after = exc.extra.get("retry_after")
     return problem_response(
         request,
         status=exc.status,
@@ -172,6 +215,7 @@ def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Respon
         slug=exc.slug,
         detail=exc.detail,
         errors=exc.errors,
+        headers={"Retry-After": str(retry_after)} if retry_after is not None else None,
         extra=exc.extra,
     )
 
