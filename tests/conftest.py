@@ -70,6 +70,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             server_url = embedded_server_url(pgdata)
         url = asyncio.run(_recreate_database(server_url))
     os.environ["DATABASE_URL"] = url
+    # A fixed audit key, and checkpoints in a file of this session (emptied with the tables).
+    os.environ["STATEASSET_AUDIT_KEY"] = "audit-chain-test-key-0123456789abcdef"
+    os.environ["STATEASSET_AUDIT_ANCHOR_FILE"] = str(
+        tmp_path_factory.mktemp("audit", numbered=True) / "audit.anchors"
+    )
     from stateasset.settings import get_settings
 
     get_settings.cache_clear()
@@ -102,6 +107,11 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     tables = await _app_tables(conn)
     await conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     await conn.execute("SET session_replication_role = DEFAULT")
+    # The audit chain's checkpoints belong to the emptied tables: a fresh chain starts anew.
+    Path(os.environ["STATEASSET_AUDIT_ANCHOR_FILE"]).unlink(missing_ok=True)
+    from stateasset.audit import service as audit_service
+
+    audit_service.forget_anchors()
     yield conn
     await conn.close()
 

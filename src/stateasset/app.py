@@ -22,6 +22,7 @@ from litestar.types import ControllerRouterHandler
 
 from stateasset import __version__, db
 from stateasset.audit.controllers import AuditController
+from stateasset.audit.sealer import Sealer
 from stateasset.auth import service as auth_service
 from stateasset.auth.controllers import AuthController, UserController
 from stateasset.auth.guards import route_permission
@@ -191,12 +192,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def close_pool() -> None:
         await db.close_pool()
 
+    # Links committed audit entries into the keyed chain; its own lock only, never a writer's.
+    sealer = Sealer()
+
+    async def start_sealer() -> None:
+        sealer.start()
+
+    async def stop_sealer() -> None:
+        await sealer.stop()
+
     app = Litestar(
         route_handlers=_route_handlers(),
         # The request id goes outermost, so even an authentication failure carries one.
         on_app_init=[jwt_auth.on_app_init, _request_id_first(settings.max_header_bytes)],
-        on_startup=[open_pool],
-        on_shutdown=[close_pool],
+        on_startup=[open_pool, start_sealer],
+        on_shutdown=[stop_sealer, close_pool],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=_configure_openapi(),
         state=State(
