@@ -10,5 +10,6 @@ RUN pip install --no-cache-dir -e . && useradd --system --home /app stateasset
 USER stateasset
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/ready')"
-# Migrations run before the server starts; a failed migration stops the container.
-CMD ["sh", "-c", "stateasset migrate && stateasset serve --host 0.0.0.0 --port 8000"]
+# The server only; migrations run before it as the owner (`stateasset migrate` with DATABASE_URL,
+# the `migrate` service of compose.yaml), so the server's environment never holds the owner's URL.
+CMD ["stateasset", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -52,7 +52,7 @@ async def _recreate_database(server_url: str) -> str:
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A migrated, empty database for the whole session."""
+    """A migrated, empty database for the whole session; the URL is the owner's."""
     container = None
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
@@ -69,7 +69,12 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pgdata = Path(tmp_path_factory.mktemp("pg", numbered=True))
             server_url = embedded_server_url(pgdata)
         url = asyncio.run(_recreate_database(server_url))
+    # Migrations run as the owner (this URL); the app runs as its own restricted role, which
+    # `migrate` creates, exactly as in production.
     os.environ["DATABASE_URL"] = url
+    from stateasset import db
+
+    os.environ["STATEASSET_APP_DATABASE_URL"] = db.with_user(url, db.APP_ROLE, "app-test-password")
     # A fixed audit key, and checkpoints in a file of this session (emptied with the tables).
     os.environ["STATEASSET_AUDIT_KEY"] = "audit-chain-test-key-0123456789abcdef"
     os.environ["STATEASSET_AUDIT_ANCHOR_FILE"] = str(
@@ -78,9 +83,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from stateasset.settings import get_settings
 
     get_settings.cache_clear()
-    from stateasset import db
-
-    db.engine().config["dsn"] = url  # in case piccolo_conf was imported before this fixture
+    # in case piccolo_conf was imported before this fixture
+    db.engine().config["dsn"] = db.database_url()
     asyncio.run(db.migrate())
     yield url
     if container is not None:

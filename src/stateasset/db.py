@@ -1,12 +1,20 @@
-"""The database: which PostgreSQL to use, the embedded default, migrations and the pool."""
+"""The database: which PostgreSQL to use, the embedded default, migrations and the pool.
+
+Two roles. The owner (`DATABASE_URL`) creates and alters the tables and runs only `migrate`; the
+app (`STATEASSET_APP_DATABASE_URL`, by default the role `stateasset_app` that `migrate` creates with
+a password kept in the data folder) reads and writes rows, and on the audit tables may only read
+and append: it cannot update, delete, truncate, alter them or switch their triggers off.
+"""
 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import asyncpg
 import structlog
@@ -35,8 +43,15 @@ def embedded_server_url(pgdata: Path) -> str:
     return uri
 
 
-def database_url() -> str:
-    """The URL to connect to: `DATABASE_URL` when set, else the embedded server."""
+APP_ROLE = "stateasset_app"
+"""The role the app connects as when `STATEASSET_APP_DATABASE_URL` does not name one."""
+
+APPEND_ONLY_PREFIX = "audit_"
+"""Tables whose names start with this (the audit log and its seals) are read and appended only."""
+
+
+def owner_url() -> str:
+    """The owner's URL, for migrations: `DATABASE_URL` when set, else the embedded server."""
     settings = get_settings()
     if settings.database_url:
         return settings.database_url
@@ -44,6 +59,50 @@ def database_url() -> str:
     # Child processes (uvicorn workers, piccolo's own CLI) find the same server.
     os.environ["DATABASE_URL"] = url
     return url
+
+
+def database_url() -> str:
+    """The app's URL: `STATEASSET_APP_DATABASE_URL`, else the owner's server as `stateasset_app`."""
+    settings = get_settings()
+    if settings.app_database_url:
+        return settings.app_database_url
+    return with_user(owner_url(), APP_ROLE, app_password())
+
+
+def app_password() -> str:
+    """The generated password of the default app role, kept (owner-readable only) in the data folder."""
+    path = get_settings().data_dir / "db-app-password"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+                f.write(secrets.token_urlsafe(32))
+        except FileExistsError:  # another process wrote it first; use theirs
+            pass
+    return path.read_text().strip()
+
+
+def with_user(url: str, user: str, password: str) -> str:
+    """`url` with its user and password replaced, keeping host, database and query."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def url_user(url: str) -> tuple[str, str | None]:
+    """The user and password a URL names (password None when it names none)."""
+    parts = urlsplit(url)
+    return unquote(parts.username or ""), unquote(parts.password) if parts.password else None
+
+
+class Engine(PostgresEngine):
+    """Piccolo's PostgreSQL engine."""
+
+    async def check_version(self) -> None:
+        # Piccolo connects on construction (at import) only to warn about old servers; the app's
+        # role may not exist yet then, before the first `migrate`.
+        return None
 
 
 def engine() -> PostgresEngine:
@@ -78,10 +137,86 @@ async def connection() -> AsyncIterator[asyncpg.Connection]:
 
 
 async def migrate() -> None:
-    """Bring every app's schema up to date; raise if any migration fails."""
-    result = await run_forwards(app_name="all")
-    if not result.success:
-        raise RuntimeError(f"migrations failed: {result.message}")
+    """As the owner, bring every app's schema up to date and grant the app role its privileges.
+
+    Raises if any migration fails. The engine connects as the owner only for the duration.
+    """
+    db = engine()
+    app_dsn = db.config["dsn"]
+    db.config["dsn"] = owner_url()
+    try:
+        result = await run_forwards(app_name="all")
+        if not result.success:
+            raise RuntimeError(f"migrations failed: {result.message}")
+        conn = await db.get_new_connection()
+        try:
+            await grant_app_role(conn, app_dsn)
+        finally:
+            await conn.close()
+    finally:
+        db.config["dsn"] = app_dsn
+
+
+async def grant_app_role(conn: asyncpg.Connection, app_url: str) -> str:
+    """Create the app's role if missing and grant it what it needs; return its name.
+
+    `conn` is the owner's. Every table gets SELECT/INSERT/UPDATE/DELETE except the append-only
+    audit tables (SELECT/INSERT only); default privileges give tables the owner creates later
+    SELECT/INSERT until the next `migrate` decides. Never TRUNCATE, REFERENCES, TRIGGER or
+    ownership, so the app cannot alter a table or disable its triggers.
+    """
+    role, password = url_user(app_url)
+    owner = await conn.fetchval("SELECT current_user")
+    if role == owner:
+        log.warning("the app connects as the owner; the audit log is not protected", role=role)
+        return role
+    quoted = _ident(role)
+    exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
+    generated = not get_settings().app_database_url
+    if not exists or generated:
+        verb = "ALTER" if exists else "CREATE"
+        # A literal: CREATE ROLE takes no parameters. The password is ours or the operator's.
+        secret = "NULL" if password is None else _literal(password)
+        await conn.execute(
+            f"{verb} ROLE {quoted} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+            f"NOREPLICATION NOBYPASSRLS PASSWORD {secret}"
+        )
+    database = await conn.fetchval("SELECT current_database()")
+    tables = [
+        r["tablename"]
+        for r in await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tableowner = $1",
+            owner,
+        )
+    ]
+    statements = [
+        f"GRANT CONNECT, TEMPORARY ON DATABASE {_ident(database)} TO {quoted}",
+        f"GRANT USAGE ON SCHEMA public TO {quoted}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT ON TABLES TO {quoted}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {quoted}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}",
+    ]
+    for table in tables:
+        name = _ident(table)
+        statements.append(f"REVOKE ALL ON TABLE {name} FROM {quoted}")
+        if table == "migration":
+            statements.append(f"GRANT SELECT ON TABLE {name} TO {quoted}")
+        elif table.startswith(APPEND_ONLY_PREFIX):
+            statements.append(f"GRANT SELECT, INSERT ON TABLE {name} TO {quoted}")
+        else:
+            statements.append(f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {name} TO {quoted}")
+    async with conn.transaction():
+        for statement in statements:
+            await conn.execute(statement)
+    return role
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 async def open_pool() -> None:

@@ -1,11 +1,11 @@
 """Piccolo's configuration: the engine and the apps whose tables and migrations it manages."""
 
 from piccolo.conf.apps import AppRegistry
-from piccolo.engine.postgres import PostgresEngine
 
-from stateasset.db import database_url
+from stateasset.db import Engine, database_url
 
-DB = PostgresEngine(config={"dsn": database_url()}, log_queries=False)
+# The app's own role; `stateasset migrate` switches to the owner while it runs.
+DB = Engine(config={"dsn": database_url()}, log_queries=False)
 
 APP_REGISTRY = AppRegistry(
     apps=[

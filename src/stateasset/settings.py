@@ -21,7 +21,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Runtime configuration; every field has an environment variable `STATEASSET_<NAME>`."""
 
     environment: str = "development"
-    database_url: str | None = None
+    database_url: str | None = None  # the owner, for migrations (also read from DATABASE_URL)
+    app_database_url: str | None = None  # the app's own role; default stateasset_app, see db.py
     data_dir: Path = PROJECT_ROOT / ".stateasset"
     jwt_secret: str = ""  # unset: generated once per data folder, kept in <data_dir>/jwt.key
     token_minutes: int = 30
