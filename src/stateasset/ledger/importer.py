@@ -397,6 +397,8 @@ class _XmlScan:
             parser.Parse(b"", True)
         except expat.ExpatError as exc:
             raise ValueError(f"malformed XML ({expat.errors.messages[exc.code]})") from None
+        except LookupError as exc:  # an encoding Python does not know, named by the file
+            raise ValueError(f"malformed XML ({exc})") from None
 
 
 @dataclass(slots=True)
@@ -775,11 +777,12 @@ def parse_statement_upload(
             try:
                 read = next(sheets, None)
             # openpyxl reports a malformed workbook with any of these; only reading is inside.
-            # ParseError is a SyntaxError, not a ValueError.
+            # ParseError is a SyntaxError, not a ValueError; LookupError covers a missing
+            # member (KeyError) and a shared string index past the list (IndexError).
             except (
                 zipfile.BadZipFile,
                 InvalidFileException,
-                KeyError,
+                LookupError,
                 OSError,
                 ValueError,
                 TypeError,
