@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PICCOLO_CONF := stateasset.piccolo_conf
 
-.PHONY: demo test lint format bench migrate migration serve install clean
+.PHONY: demo test lint format bench loadtest migrate migration serve install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ format: $(STAMP)
 bench: $(STAMP)
 	PYTHONPATH=src $(BIN)/python bench/consolidation.py
 	PYTHONPATH=src $(BIN)/python bench/end_to_end.py
+
+## Load test (about a minute, localhost only): 50 clients posting through the real server, then
+## every invariant checked; see bench/loadtest.py for the options (SECONDS, CLIENTS, WORKERS)
+loadtest: $(STAMP)
+	PYTHONPATH=src $(BIN)/python bench/loadtest.py --seconds $(or $(SECONDS),20) \
+		--clients $(or $(CLIENTS),50) --workers $(or $(WORKERS),1)
 
 migrate: $(STAMP)
 	$(BIN)/stateasset migrate

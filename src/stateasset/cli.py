@@ -14,7 +14,7 @@ from stateasset import db
 from stateasset.settings import get_settings
 
 
-def _serve(host: str, port: int) -> None:
+def _serve(host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     db.database_url()  # start the embedded server in this process before the app needs it
@@ -32,6 +32,9 @@ def _serve(host: str, port: int) -> None:
         port=port,
         log_level="info",
         access_log=False,
+        # Each worker is a process with its own pool, caches and audit sealer (the sealers take
+        # turns under their own lock).
+        workers=workers,
         # uvicorn believes X-Forwarded-For from 127.0.0.1 by default, so any local caller could
         # pick its address (and dodge the login throttle): only the configured proxies count.
         proxy_headers=bool(proxies),
@@ -96,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=f"{name} the API and pages")
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, default=8000)
+        p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     sub.add_parser("migrate", help="bring the schema up to date")
     user = sub.add_parser("create-user", help="create a user")
     user.add_argument("username")
@@ -115,10 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_migrate())
         print("migrations applied")
     elif args.command == "serve":
-        _serve(args.host, args.port)
+        _serve(args.host, args.port, args.workers)
     elif args.command == "demo":
         asyncio.run(_demo_data())
-        _serve(args.host, args.port)
+        _serve(args.host, args.port, args.workers)
     elif args.command == "create-user":
         asyncio.run(_migrate())
         asyncio.run(_create_user(args))
