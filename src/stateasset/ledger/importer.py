@@ -301,9 +301,15 @@ class _XmlScan:
         self._type = "n"
         self._has_value = False
         self._in_value = False
+        # This runs for every cell of the upload: memoise what repeats.
+        self._tags: dict[str, str] = {}
+        self._columns: dict[str, int] = {}
 
     def _tag(self, name: str) -> str:
-        return name.rpartition(" ")[2]  # namespace processing gives "uri local"
+        tag = self._tags.get(name)
+        if tag is None:  # namespace processing gives "uri local"
+            tag = self._tags[name] = name.rpartition(" ")[2]
+        return tag
 
     def _over(self, limit: str, value: int, where: str | None = None) -> None:
         maximum = getattr(self.limits, limit)
@@ -325,19 +331,22 @@ class _XmlScan:
         elif tag == "c":
             ref = attrs.get("r")
             if ref is not None:
-                match = _CELL_REF.fullmatch(ref)
-                if match is None:
-                    raise ValueError(f"cell reference {ref!r} is not like A1")
-                self._col = _column_number(match.group(1))
+                letters = ref.rstrip("0123456789")
+                col = self._columns.get(letters)
+                if col is None:
+                    match = _CELL_REF.fullmatch(ref)
+                    if match is None:
+                        raise ValueError(f"cell reference {ref!r} is not like A1")
+                    col = self._columns[letters] = _column_number(letters)
+                self._col = col
             else:
                 self._col += 1
             self._row_cells += 1
-            self._over(
-                "columns",
-                max(self._col, self._row_cells),
-                f"{self.member}!{get_column_letter(self._col)}{self._row}",
-            )
-            self._row_width = max(self._row_width, self._col)
+            if self._col > self.limits.columns or self._row_cells > self.limits.columns:
+                where = f"{self.member}!{get_column_letter(self._col)}{self._row}"
+                self._over("columns", max(self._col, self._row_cells), where)
+            if self._col > self._row_width:
+                self._row_width = self._col
             self._cell = (self._row, self._col)
             self._type = attrs.get("t", "n")
             self._formula, self._has_value = None, self._type == "inlineStr"
