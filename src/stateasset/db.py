@@ -14,13 +14,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import asyncpg
 import structlog
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.engine import engine_finder
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from stateasset.settings import get_settings
 
@@ -97,12 +98,48 @@ def url_user(url: str) -> tuple[str, str | None]:
 
 
 class Engine(PostgresEngine):
-    """Piccolo's PostgreSQL engine."""
+    """Piccolo's PostgreSQL engine, whose transactions answer from what was committed."""
 
     async def check_version(self) -> None:
         # Piccolo connects on construction (at import) only to warn about old servers; the app's
         # role may not exist yet then, before the first `migrate`.
         return None
+
+    def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
+        return _Transaction(engine=self, allow_nested=allow_nested)
+
+
+class _Transaction(PostgresTransaction):
+    """A transaction whose connection failing to go back to the pool does not undo its outcome.
+
+    Piccolo releases the connection after COMMIT and lets a failure there escape, so a write that
+    was committed answered 500 when PostgreSQL went away at that moment. Once COMMIT (or ROLLBACK)
+    has returned, the outcome is decided: a connection that cannot be returned is dropped (asyncpg
+    terminates it) and logged in one line.
+    """
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            try:
+                if self.engine.pool:
+                    await self.engine.pool.release(self.connection)
+                else:
+                    await self.connection.close()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("connection dropped after its transaction", error=str(exc)[:200])
+                if not self.engine.pool:
+                    self.connection.terminate()
+            finally:
+                self.engine.current_transaction.reset(self.context)
+        return exception is None
 
 
 def engine() -> PostgresEngine:
@@ -222,7 +259,8 @@ def _literal(value: str) -> str:
 async def open_pool() -> None:
     """Open the connection pool; called from the app's startup only."""
     size = get_settings().pool_max_size
-    await engine().start_connection_pool(min_size=1, max_size=size)
+    # min_size 0: the app starts (and answers 503) while the database is down, and recovers alone.
+    await engine().start_connection_pool(min_size=0, max_size=size)
 
 
 async def close_pool() -> None:

@@ -130,13 +130,38 @@ async def test_statement_versions_and_findings(api: Any, chain: dict[str, str]) 
     assert (first["version"], first["state"], first["findings"]) == (1, "open", [])
     labels = {line["item"]: line["label"] for line in first["lines"]}
     assert labels["total_assets"] == "资产总计"
-    second = await api("POST", "/api/v1/ledger/statements/", json=body, status=201)
+    corrected = {**body, "items": {**STATEMENTS["S"], "cash": "201", "fixed_assets": "599"}}
+    second = await api("POST", "/api/v1/ledger/statements/", json=corrected, status=201)
     assert second["version"] == 2
     old = await api("GET", f"/api/v1/ledger/statements/{chain['S']}/{PERIOD}?version=1")
     assert old["version"] == 1
     # What a submit answers is what a later read returns, but for the version.
     assert {**old, "version": 1} == {**first, "version": 1}
     assert (old["entity_id"], old["period"], old["created_by"]) == (chain["S"], PERIOD, "admin")
+
+
+async def test_an_identical_statement_answers_the_latest_version_and_adds_nothing(
+    api: Any, chain: dict[str, str], db: asyncpg.Connection
+) -> None:
+    body = {"entity_id": chain["S"], "period": PERIOD, "items": STATEMENTS["S"]}
+    first = await api("POST", "/api/v1/ledger/statements/", json=body, status=201)
+    await api("POST", TRANSITIONS, json={"action": "submit"})
+    # The same amounts written differently ("200" and "200.00" are one amount as stored).
+    again = {**body, "items": {**STATEMENTS["S"], "cash": "200.00"}}
+    same = await api("POST", "/api/v1/ledger/statements/", json=again, status=200)
+    assert (same["version"], same["state"]) == (1, "submitted")
+    assert {**same, "state": "open"} == first
+    assert await db.fetchval("SELECT count(*) FROM statement") == 1
+    assert (
+        await db.fetchval("SELECT count(*) FROM audit_log WHERE action = 'statement.submit'") == 1
+    )
+    # A real change is the next version, and sends the submitted period back to open.
+    changed = {**body, "items": {**STATEMENTS["S"], "cash": "201", "fixed_assets": "599"}}
+    second = await api("POST", "/api/v1/ledger/statements/", json=changed, status=201)
+    assert (second["version"], second["state"]) == (2, "open")
+    # Identical to the latest (v2), not to an older one: v1's amounts are a new version again.
+    third = await api("POST", "/api/v1/ledger/statements/", json=body, status=201)
+    assert third["version"] == 3
 
 
 async def test_unbalanced_statement_is_refused_naming_item_and_rule(

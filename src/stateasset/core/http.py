@@ -220,8 +220,59 @@ def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Respon
     )
 
 
+DATABASE_RETRY_AFTER = "5"
+"""Seconds a client is asked to wait when the database cannot be reached."""
+
+_UNAVAILABLE = (
+    asyncpg.PostgresConnectionError,  # includes ConnectionDoesNotExistError: lost mid-query
+    asyncpg.CannotConnectNowError,  # starting up or shutting down
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached now, rather than that a request is bad.
+
+    Socket errors (refused, reset, a missing Unix socket, a connect timeout) count only when they
+    come from the driver, so a missing file elsewhere stays a 500.
+    """
+    if isinstance(exc, _UNAVAILABLE):
+        return True
+    if isinstance(exc, asyncpg.InterfaceError):
+        return "closed" in str(exc) or "closing" in str(exc)
+    if isinstance(exc, OSError):
+        frame = exc.__traceback__
+        while frame is not None:
+            if frame.tb_frame.f_globals.get("__name__", "").startswith("asyncpg"):
+                return True
+            frame = frame.tb_next
+    return False
+
+
+def on_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """503 with Retry-After and one log line, not a traceback per request, during an outage."""
+    if not database_unavailable(exc):
+        return on_unexpected_error(request, exc)
+    log.warning("database unavailable", error=f"{type(exc).__name__}: {exc}"[:300])
+    return problem_response(
+        request,
+        status=503,
+        title="Service unavailable",
+        slug="unavailable",
+        detail=(
+            "The database cannot be reached now. Retry after a few seconds; a POST retried with "
+            "the same Idempotency-Key is never applied twice."
+        ),
+        headers={"Retry-After": DATABASE_RETRY_AFTER},
+    )
+
+
 def on_database_error(request: Request[Any, Any, Any], exc: asyncpg.PostgresError) -> Response[Any]:
     """Constraint violations that slipped past validation are the client's input, not a crash."""
+    if database_unavailable(exc):
+        return on_database_unavailable(request, exc)
     if isinstance(exc, asyncpg.UniqueViolationError):
         status, title, slug = 409, "Conflict", "conflict"
     elif isinstance(exc, asyncpg.IntegrityConstraintViolationError | asyncpg.DataError):
@@ -248,5 +299,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: on_http_error,
     DomainError: on_domain_error,
     asyncpg.PostgresError: on_database_error,
+    asyncpg.InterfaceError: on_database_unavailable,
+    OSError: on_database_unavailable,
     Exception: on_unexpected_error,
 }

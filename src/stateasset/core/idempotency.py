@@ -9,11 +9,27 @@ from typing import Any
 import msgspec
 from litestar import Response
 
-from stateasset.core.errors import Conflict, invalid
+from stateasset.core.errors import Conflict, DomainError, FieldProblem, invalid
 from stateasset.core.tables import IdempotencyRecord
 from stateasset.db import engine
 
 REPLAYED_HEADER = "Idempotency-Replayed"
+KEY_FIELD = "header.Idempotency-Key"
+
+
+class KeyRequired(DomainError):
+    """A route that adds amounts was called without an Idempotency-Key."""
+
+    status = 400
+    title = "Bad request"
+    slug = "idempotency-key-required"
+
+
+class Answer(msgspec.Struct, frozen=True):
+    """A result with its own status, for work whose status depends on what it found (200 or 201)."""
+
+    body: Any
+    status_code: int
 
 
 async def run_once(
@@ -24,16 +40,28 @@ async def run_once(
     payload: Any,
     work: Callable[[], Awaitable[Any]],
     status_code: int = 201,
+    required: bool = False,
 ) -> Response[Any]:
     """Run `work` once per (actor, route, key); a replay with the same payload gets the stored answer.
 
     The key row is inserted in the same transaction as the work, so a concurrent duplicate waits on
     the unique index and then reads the committed answer; if the work fails, the key is not kept.
+    A `required` route refuses a request without a key (400), so a client's retry after a lost
+    answer can never apply the same amounts twice. `work` may return an `Answer` to choose its
+    status (e.g. 200 when it found the result already there).
     """
     if key is None:
-        return Response(await work(), status_code=status_code)
+        if required:
+            reason = "required on this route: a client-chosen key that makes a retry harmless"
+            raise KeyRequired(
+                f"{KEY_FIELD}: {reason}", errors=[FieldProblem(field=KEY_FIELD, reason=reason)]
+            )
+        result = await work()
+        if isinstance(result, Answer):
+            return Response(result.body, status_code=result.status_code)
+        return Response(result, status_code=status_code)
     if not 1 <= len(key) <= 200:
-        raise invalid("header.Idempotency-Key", "must be 1 to 200 characters")
+        raise invalid(KEY_FIELD, "must be 1 to 200 characters")
     request_hash = hashlib.sha256(msgspec.json.encode(payload)).hexdigest()
     scope_key = f"{actor}|{route}|{key}"
     async with engine().transaction():
@@ -62,6 +90,8 @@ async def run_once(
                 headers={REPLAYED_HEADER: "true"},
             )
         result = await work()
+        if isinstance(result, Answer):
+            result, status_code = result.body, result.status_code
         body = msgspec.json.encode(result)
         await IdempotencyRecord.update(
             {IdempotencyRecord.status_code: status_code, IdempotencyRecord.response: body}

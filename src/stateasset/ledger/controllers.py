@@ -10,6 +10,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, patch, post
 from litestar.datastructures import UploadFile
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import (
     HeaderParameter,
@@ -22,7 +23,7 @@ from litestar.params import (
 from stateasset.auth.guards import requires
 from stateasset.auth.roles import Permission
 from stateasset.auth.schemas import Actor
-from stateasset.core.idempotency import run_once
+from stateasset.core.idempotency import Answer, run_once
 from stateasset.core.schemas import MAX_PAGE, Page
 from stateasset.ledger import consolidation, service
 from stateasset.ledger.catalogue import ITEMS, TOTALS
@@ -317,20 +318,38 @@ class StatementController(Controller):
     path = "/api/v1/ledger/statements"
     tags = ["ledger"]
 
-    @post("/", operation_id="submit_statement", guards=[requires(Permission.ledger_write)])
+    @post(
+        "/",
+        operation_id="submit_statement",
+        guards=[requires(Permission.ledger_write)],
+        responses={
+            200: ResponseSpec(
+                StatementRead,
+                description="Identical to the latest version: that version, nothing added",
+            )
+        },
+    )
     async def submit(
         self,
         request: Reader,
         data: JSONBody[StatementSubmit],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[StatementRead]:
-        """Store the next version of an entity's 财务快报; errors block, warnings are returned."""
+        """Store the next version of an entity's 财务快报; errors block, warnings are returned.
+
+        201 with the new version; 200 with the latest version when it is identical (nothing added).
+        """
+
+        async def work() -> Answer:
+            read, added = await statements.file_statement(actor=request.user, data=data)
+            return Answer(read, 201 if added else 200)
+
         return await run_once(
             key=idempotency_key,
             actor=request.user.username,
             route="statements.submit",
             payload=data,
-            work=lambda: statements.submit_statement(actor=request.user, data=data),
+            work=work,
         )
 
     @post("/import", operation_id="import_statements", guards=[requires(Permission.ledger_write)])

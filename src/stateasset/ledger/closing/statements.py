@@ -180,6 +180,17 @@ async def store_statement(
 
 async def submit_statement(*, actor: Actor, data: StatementSubmit) -> StatementRead:
     """Store a new version of an entity's statement; blocking errors refuse it (422)."""
+    read, _ = await file_statement(actor=actor, data=data)
+    return read
+
+
+async def file_statement(*, actor: Actor, data: StatementSubmit) -> tuple[StatementRead, bool]:
+    """The entity's statement as filed, and whether this call added it as a new version.
+
+    A statement identical to the latest version (same items and amounts, as stored) adds
+    nothing: the latest version is the answer and the period keeps its state. Blocking errors
+    refuse it (422).
+    """
     period = period_of(data.period)
     await ensure_visible(actor, [data.entity_id])
     if problems := _check_items(data.items, "body.items"):
@@ -197,6 +208,16 @@ async def submit_statement(*, actor: Actor, data: StatementSubmit) -> StatementR
                     for f in errors
                 ],
             )
+        # Under the period row's lock, so two identical submissions cannot both add a version.
+        state = await periods.ensure_writable(data.entity_id, data.period)
+        latest = (
+            await Statement.select()
+            .where(Statement.entity == data.entity_id, Statement.period == data.period)
+            .order_by(Statement.version, ascending=False)
+            .first()
+        )
+        if latest is not None and await _lines(latest["id"]) == items:
+            return _statement_read(Statement(**latest), items, findings, state=state), False
         stored = await store_statement(
             actor=actor,
             entity_id=data.entity_id,
@@ -205,7 +226,7 @@ async def submit_statement(*, actor: Actor, data: StatementSubmit) -> StatementR
             source="api",
         )
     # Answer from what was just checked and stored rather than reading it all back.
-    return _statement_read(stored, items, findings, state="open")
+    return _statement_read(stored, items, findings, state="open"), True
 
 
 async def get_statement(
