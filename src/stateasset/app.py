@@ -27,6 +27,7 @@ from stateasset.auth import service as auth_service
 from stateasset.auth.controllers import AuthController, UserController
 from stateasset.auth.guards import route_permission
 from stateasset.auth.schemas import Actor
+from stateasset.core.body import ApiRequest
 from stateasset.core.http import EXCEPTION_HANDLERS, RequestIdMiddleware, configure_logging
 from stateasset.ledger.controllers import LEDGER_CONTROLLERS
 from stateasset.settings import Settings, get_settings, resolve_secrets
@@ -208,6 +209,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[open_pool, start_sealer],
         on_shutdown=[stop_sealer, close_pool],
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=ApiRequest,  # exact numbers; undecodable bodies are 400
         openapi_config=_configure_openapi(),
         state=State(
             {

@@ -29,7 +29,7 @@ class Actor(msgspec.Struct, frozen=True):
         return effective_permissions(self.role, self.grants)
 
 
-class LoginRequest(msgspec.Struct, frozen=True):
+class LoginRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # Bounded like the names and passwords users are created with; no pattern, so a wrong name is
     # the same 401 as a wrong password.
     username: Annotated[str, msgspec.Meta(max_length=100)]
@@ -56,7 +56,7 @@ class UserRead(msgspec.Struct, frozen=True):
     created_at: datetime
 
 
-class UserCreate(msgspec.Struct, frozen=True):
+class UserCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     username: Username
     display_name: DisplayName
     password: Password
@@ -66,7 +66,7 @@ class UserCreate(msgspec.Struct, frozen=True):
     grants: list[Permission] = []
 
 
-class UserUpdate(msgspec.Struct, frozen=True, kw_only=True):
+class UserUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Only the fields given change; `entity_id: null` clears the entity."""
 
     display_name: DisplayName | msgspec.UnsetType = msgspec.UNSET

@@ -29,6 +29,11 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 # What a caller's X-Request-ID may be before it is echoed, logged and stored in the audit log.
 _REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
+_UNKNOWN_FIELD = re.compile(r"Object contains unknown field `([^`]+)`")
+MAX_FIELD_PROBLEMS = 100
+"""A problem lists at most this many errors; `errors_truncated` counts the rest."""
+MAX_PROBLEM_TEXT = 200
+"""Characters kept of an error's field and reason, which may echo the caller's input."""
 
 
 def configure_logging(*, json: bool) -> None:
@@ -137,14 +142,20 @@ def problem_response(
 ) -> Response[Any]:
     """The one place a problem-details body is built."""
     request_id = request_id_var.get() or request.scope.get("state", {}).get("request_id", "")
+    errors = errors or []
     problem = Problem(
         type=f"/problems/{slug}",
         title=title,
         status=status,
-        detail=detail,
+        detail=_clip(detail, 4 * MAX_PROBLEM_TEXT),
         instance=request.url.path,
         request_id=request_id,
-        errors=errors or [],
+        # An 8 MiB body of bad items once answered 25.6 MB of errors: the first ones suffice.
+        errors=[
+            FieldProblem(field=_clip(e.field), reason=_clip(e.reason))
+            for e in errors[:MAX_FIELD_PROBLEMS]
+        ],
+        errors_truncated=max(0, len(errors) - MAX_FIELD_PROBLEMS),
     )
     body: Any = problem
     if extra:
@@ -152,8 +163,14 @@ def problem_response(
 
         body = {**structs.asdict(problem), **extra}
         body["errors"] = [structs.asdict(e) for e in problem.errors]
+        if not problem.errors_truncated:
+            del body["errors_truncated"]
     headers = {**(headers or {}), "x-request-id": request_id} if request_id else headers
     return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _clip(text: str, limit: int = MAX_PROBLEM_TEXT) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 def _field_problems(exc: ValidationException) -> list[FieldProblem]:
@@ -168,13 +185,17 @@ def _field_problems(exc: ValidationException) -> list[FieldProblem]:
         source = source.value if isinstance(source, Enum) else str(source)
         if missing := _MISSING_FIELD.search(message):
             key = f"{key}.{missing.group(1)}".strip(".")
+        elif unknown := _UNKNOWN_FIELD.search(message):
+            key, message = f"{key}.{unknown.group(1)}".strip("."), "unknown field"
         problems.append(FieldProblem(field=f"{source}.{key}".rstrip("."), reason=message))
     return problems
 
 
 def on_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     errors = _field_problems(exc)
-    detail = "; ".join(f"{e.field}: {e.reason}" for e in errors) or str(exc.detail)
+    detail = "; ".join(f"{e.field}: {e.reason}" for e in errors[:3]) or str(exc.detail)
+    if len(errors) > 3:
+        detail += f"; and {len(errors) - 3} more"
     return problem_response(
         request,
         status=400,

@@ -29,11 +29,20 @@ def money_problem(value: Decimal) -> str | None:
     """Why `value` cannot be stored as money, or None when it can."""
     if not value.is_finite():
         return "must be a finite number"
+    if value.is_zero():
+        return None  # 0E+999999999 is still zero
+    # Size first and without arithmetic: `abs()` of 1E+999999999 overflows the context, and
+    # quantizing 29 digits to cents exceeds its 28-digit precision (both raise, not compare).
+    if value.adjusted() >= MONEY_DIGITS[0] - MONEY_DIGITS[1]:
+        return "is too large (at most 18 digits before the decimal point)"
     if value.as_tuple().exponent < -2 and value != value.quantize(CENT):  # type: ignore[operator]
         return f"has more than 2 decimal places ({value})"
-    if abs(value) >= MONEY_LIMIT:
-        return "is too large (at most 18 digits before the decimal point)"
     return None
+
+
+def as_stored(value: Decimal) -> Decimal:
+    """A checked amount (`money_problem` said None) as NUMERIC(20, 2) stores it: to cents, no -0."""
+    return value.quantize(CENT) + 0  # + 0 turns -0.00 into 0.00
 
 
 def round_half_up(expr: pl.Expr, decimals: int = 2) -> pl.Expr:

@@ -32,3 +32,4 @@ class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
     instance: str = ""
     request_id: str = ""
     errors: list[FieldProblem] = []
+    errors_truncated: int = 0  # how many more errors there were than `errors` lists

@@ -444,7 +444,9 @@ class IntercompanyController(Controller):
         return await intercompany.mismatches(actor=request.user, period=period, entity_id=entity_id)
 
 
-class PeriodTransitionRequest(msgspec.Struct, frozen=True, kw_only=True):
+class PeriodTransitionRequest(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
+):
     action: PeriodAction
     entity_ids: list[UUID] | None = None  # None: every entity in your scope
     reason: Annotated[str, msgspec.Meta(min_length=4, max_length=1000)] | None = None

@@ -107,7 +107,7 @@ class IntercompanyKind(StrEnum):
     equity = "equity"
 
 
-class EntityCreate(msgspec.Struct, frozen=True, kw_only=True):
+class EntityCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     credit_code: Annotated[str, msgspec.Meta(description="统一社会信用代码, GB 32100-2015")]
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     short_name: Annotated[str, msgspec.Meta(max_length=100)] | None = None
@@ -119,7 +119,7 @@ class EntityCreate(msgspec.Struct, frozen=True, kw_only=True):
     state_share: Share = Decimal(1)  # 国有股权比例: 1 for a wholly state-owned entity
 
 
-class EntityUpdate(msgspec.Struct, frozen=True, kw_only=True):
+class EntityUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Only the fields given change."""
 
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
@@ -164,7 +164,7 @@ class TreeNode(msgspec.Struct, frozen=True, kw_only=True):
     children: list[TreeNode] = []
 
 
-class StakeCreate(msgspec.Struct, frozen=True, kw_only=True):
+class StakeCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     holder_id: UUID
     held_id: UUID
     economic_share: Share
@@ -174,7 +174,7 @@ class StakeCreate(msgspec.Struct, frozen=True, kw_only=True):
     note: Annotated[str, msgspec.Meta(max_length=1000)] = ""
 
 
-class StakeEnd(msgspec.Struct, frozen=True):
+class StakeEnd(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     valid_to: date
 
 
@@ -189,7 +189,7 @@ class StakeRead(msgspec.Struct, frozen=True, kw_only=True):
     note: str
 
 
-class ControlOverrideCreate(msgspec.Struct, frozen=True, kw_only=True):
+class ControlOverrideCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A judgement of control with its reason; `method` says how an uncontrolled one is held.
 
     Without a method, "not controlled" on 20% or more of the votes means the equity method.
@@ -240,7 +240,7 @@ class Finding(msgspec.Struct, frozen=True, kw_only=True):
     message: str
 
 
-class StatementSubmit(msgspec.Struct, frozen=True, kw_only=True):
+class StatementSubmit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     entity_id: UUID
     period: PeriodCode
     items: dict[str, Decimal]
@@ -264,13 +264,13 @@ class StatementRead(msgspec.Struct, frozen=True, kw_only=True):
     findings: list[Finding]
 
 
-class IntercompanyLineIn(msgspec.Struct, frozen=True, kw_only=True):
+class IntercompanyLineIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     partner_id: UUID
     kind: IntercompanyKind
     amount: Decimal
 
 
-class IntercompanySubmit(msgspec.Struct, frozen=True, kw_only=True):
+class IntercompanySubmit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The entity's whole set of intercompany lines for the period; it replaces the previous set."""
 
     entity_id: UUID
@@ -311,7 +311,7 @@ class PeriodAction(StrEnum):
     reopen = "reopen"
 
 
-class PeriodTransition(msgspec.Struct, frozen=True, kw_only=True):
+class PeriodTransition(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     action: PeriodAction
     reason: Reason | None = None
 

@@ -248,7 +248,7 @@ async def list_entities(
         where.append(Entity.second_level == second_level)
     if search:
         # Staff know companies by their short names (城建投) as often as by their full names.
-        pattern = f"%{search}%"
+        pattern = f"%{_like_literal(search)}%"
         where.append(
             Entity.name.ilike(pattern)
             | Entity.short_name.ilike(pattern)
@@ -399,6 +399,14 @@ async def _check_total_held(
                     f"the stakes held in this entity on {day.isoformat()} would total "
                     f"{total:.6f} (> 1); existing {total - new_share:.6f} + new {new_share:.6f}",
                 )
+
+
+def _like_literal(text: str) -> str:
+    """`text` for a LIKE pattern, matched literally: `100%` is not `100` then anything.
+
+    PostgreSQL's LIKE escapes with a backslash unless told otherwise.
+    """
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _share_problems(**shares: Decimal | None) -> list[FieldProblem]:

@@ -16,7 +16,7 @@ from stateasset.audit import service as audit
 from stateasset.auth.schemas import Actor
 from stateasset.core.clock import utc_now
 from stateasset.core.errors import FieldProblem, Invalid, NotFound
-from stateasset.core.money import money_problem
+from stateasset.core.money import as_stored, money_problem
 from stateasset.core.periods import period_of
 from stateasset.db import engine
 from stateasset.ledger import ownership
@@ -88,7 +88,7 @@ async def put_intercompany(*, actor: Actor, data: IntercompanySubmit) -> list[In
                         partner=line.partner_id,
                         period=data.period,
                         kind=line.kind,
-                        amount=line.amount,
+                        amount=as_stored(line.amount),
                         created_at=now,
                         created_by=actor.username,
                     )

@@ -16,7 +16,7 @@ from stateasset.audit import service as audit
 from stateasset.auth.schemas import Actor
 from stateasset.core.clock import utc_now
 from stateasset.core.errors import FieldProblem, Invalid, NotFound
-from stateasset.core.money import CENT, money_problem
+from stateasset.core.money import as_stored, money_problem
 from stateasset.core.periods import Period, parse_period, period_of
 from stateasset.db import engine
 from stateasset.ledger import rules
@@ -195,7 +195,7 @@ async def file_statement(*, actor: Actor, data: StatementSubmit) -> tuple[Statem
     await ensure_visible(actor, [data.entity_id])
     if problems := _check_items(data.items, "body.items"):
         raise Invalid(f"{len(problems)} item(s) are invalid", errors=problems)
-    items = {code: amount.quantize(CENT) for code, amount in data.items.items()}  # as stored
+    items = {code: as_stored(amount) for code, amount in data.items.items()}
     frame = _statement_frame(data.entity_id, data.period, items)
     async with engine().transaction():
         await entity_row(data.entity_id)
