@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
@@ -116,3 +119,36 @@ async def test_a_table_the_owner_adds_later_is_readable_and_appendable_only(
             await app_conn.execute("UPDATE audit_later SET note = 'changed'")
     finally:
         await db.execute("DROP TABLE audit_later")
+
+
+async def test_given_only_the_owner_migrate_makes_the_app_role_with_a_generated_password(
+    db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from stateasset.settings import get_settings
+
+    owner = os.environ["DATABASE_URL"]
+    monkeypatch.delenv("STATEASSET_APP_DATABASE_URL")
+    monkeypatch.setenv("STATEASSET_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        url = database.database_url()
+        password = (tmp_path / "db-app-password").read_text()
+        assert len(password) >= 40
+        assert (tmp_path / "db-app-password").stat().st_mode & 0o777 == 0o600
+        assert url == database.with_user(owner, database.APP_ROLE, password)
+        assert await database.grant_app_role(db, url) == database.APP_ROLE
+        stored = await db.fetchval(
+            "SELECT rolpassword FROM pg_authid WHERE rolname = $1", database.APP_ROLE
+        )
+        assert stored.startswith("SCRAM-SHA-256$")
+        app = await asyncpg.connect(url)
+        try:
+            assert await app.fetchval("SELECT current_user") == database.APP_ROLE
+        finally:
+            await app.close()
+        assert database.database_url() == url  # the same password on the next start
+    finally:
+        # The rest of the session connects with the password the suite chose.
+        await db.execute(f"ALTER ROLE {database.APP_ROLE} PASSWORD 'app-test-password'")
+        monkeypatch.undo()
+        get_settings.cache_clear()

@@ -1,4 +1,4 @@
-"""The `stateasset` command: serve, migrate, demo, create-user, audit verify."""
+"""The `stateasset` command: serve, migrate, demo, create-user, audit verify, backup, restore."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from stateasset import db
 from stateasset.settings import get_settings
@@ -85,6 +86,35 @@ async def _audit_verify() -> int:
     return 1
 
 
+async def _backup(file: Path) -> int:
+    from stateasset.backup import BackupError, backup
+
+    settings = get_settings()
+    # The owner when configured; a server given only the app's role dumps as that role, which
+    # reads every table.
+    url = db.database_url() if settings.app_database_url and not settings.database_url else None
+    try:
+        await backup(file, url=url or db.owner_url())
+    except BackupError as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"backup written to {file}")
+    return 0
+
+
+async def _restore(file: Path, *, force: bool) -> int:
+    from stateasset.backup import BackupError, restore
+
+    try:
+        await restore(file, url=db.owner_url(), app_url=db.database_url(), force=force)
+    except BackupError as exc:
+        print(f"restore failed: {exc}", file=sys.stderr)
+        return 1
+    await db.migrate()  # a backup from an older release is brought up to date
+    print(f"restored {file}; check it with `stateasset audit verify`")
+    return 0
+
+
 async def _demo_data() -> None:
     from stateasset.demo import load_demo
 
@@ -109,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--password", help="default: $STATEASSET_NEW_PASSWORD, else prompt")
     audit = sub.add_parser("audit", help="audit-log tools")
     audit.add_argument("action", choices=["verify"])
+    backup = sub.add_parser("backup", help="write the database to FILE (pg_dump custom format)")
+    backup.add_argument("file", type=Path)
+    restore = sub.add_parser("restore", help="load FILE into the empty database (pg_restore)")
+    restore.add_argument("file", type=Path)
+    restore.add_argument(
+        "--force", action="store_true", help="replace what the backup holds in a non-empty database"
+    )
     return parser
 
 
@@ -124,11 +161,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_demo_data())
         _serve(args.host, args.port, args.workers)
     elif args.command == "create-user":
-        asyncio.run(_migrate())
+        if db.owner_configured():  # a server with only the app's role leaves migrating to the owner
+            asyncio.run(_migrate())
         asyncio.run(_create_user(args))
     elif args.command == "audit":
         db.database_url()
         return asyncio.run(_audit_verify())
+    elif args.command == "backup":
+        return asyncio.run(_backup(args.file))
+    elif args.command == "restore":
+        return asyncio.run(_restore(args.file, force=args.force))
     return 0
 
 

@@ -51,11 +51,22 @@ APPEND_ONLY_PREFIX = "audit_"
 """Tables whose names start with this (the audit log and its seals) are read and appended only."""
 
 
+def owner_configured() -> bool:
+    """Whether this process may act as the owner: not when it was given only the app's role."""
+    settings = get_settings()
+    return bool(settings.database_url or not settings.app_database_url)
+
+
 def owner_url() -> str:
     """The owner's URL, for migrations: `DATABASE_URL` when set, else the embedded server."""
     settings = get_settings()
     if settings.database_url:
         return settings.database_url
+    if not owner_configured():
+        raise RuntimeError(
+            "only STATEASSET_APP_DATABASE_URL is set: migrating, backing up and restoring need "
+            "the owner's DATABASE_URL"
+        )
     url = embedded_server_url(settings.data_dir / "pgdata")
     # Child processes (uvicorn workers, piccolo's own CLI) find the same server.
     os.environ["DATABASE_URL"] = url
