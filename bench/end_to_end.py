@@ -96,7 +96,8 @@ def start_database() -> str:
     get_settings.cache_clear()
     from stateasset import db
 
-    db.engine().config["dsn"] = url  # in case piccolo_conf was imported before
+    # The app runs as its own role, as in production; migrate (as the owner) creates it.
+    db.engine().config["dsn"] = db.database_url()  # in case piccolo_conf was imported before
     with contextlib.redirect_stdout(io.StringIO()):  # Piccolo reports each migration
         asyncio.run(db.migrate())
     return url
