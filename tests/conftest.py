@@ -112,7 +112,7 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     await conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     await conn.execute("SET session_replication_role = DEFAULT")
     # The audit chain's checkpoints belong to the emptied tables: a fresh chain starts anew.
-    Path(os.environ["STATEASSET_AUDIT_ANCHOR_FILE"]).unlink(missing_ok=True)
+    Path(os.environ["STATEASSET_AUDIT_ANCHOR_FILE"]).unlink(missing_ok=True)  # noqa: ASYNC240
     from stateasset.audit import service as audit_service
 
     audit_service.forget_anchors()
