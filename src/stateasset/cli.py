@@ -43,6 +43,8 @@ def _serve(host: str, port: int, workers: int = 1) -> None:
         # The app answers large headers 431 (RequestIdMiddleware); should h11 serve, it stops
         # buffering an unfinished request head at the same size.
         h11_max_incomplete_event_size=settings.max_header_bytes,
+        # Without a bound, SIGTERM waited for every open request (one stuck on a lock: forever).
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 

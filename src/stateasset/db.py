@@ -8,6 +8,7 @@ and append: it cannot update, delete, truncate, alter them or switch their trigg
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -329,5 +330,23 @@ async def open_pool() -> None:
     await engine().start_connection_pool(min_size=0, max_size=size)
 
 
+POOL_CLOSE_SECONDS = 2.0
+"""How long closing the pool waits for connections to come back before cutting them."""
+
+
 async def close_pool() -> None:
-    await engine().close_connection_pool()
+    """Close the pool; connections not returned within `POOL_CLOSE_SECONDS` are terminated.
+
+    asyncpg's `Pool.close()` waits for every checked-out connection with no end (its docs advise
+    a timeout), so one request stuck on a lock kept a SIGTERM'd server from ever exiting. On a
+    timeout the pool terminates its connections itself.
+    """
+    db = engine()
+    if db.pool is None:
+        return
+    try:
+        await asyncio.wait_for(db.pool.close(), POOL_CLOSE_SECONDS)
+    except TimeoutError:
+        log.warning("connections still in use at shutdown were terminated")
+    finally:
+        db.pool = None

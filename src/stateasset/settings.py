@@ -33,6 +33,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: str = ""  # comma-separated addresses whose X-Forwarded-For is believed
     max_header_bytes: int = 32 * 1024  # larger request headers are answered 431
     pool_max_size: int = 10
+    shutdown_grace_seconds: int = 5  # on SIGTERM, requests still running after this are cancelled
     log_json: bool = False
     scheduler_enabled: bool = True
     control_threshold: float = 0.5  # votes above this share mean control
