@@ -17,6 +17,7 @@ import hmac
 import os
 import secrets
 import time
+from collections import deque
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -141,17 +142,25 @@ def _write_anchor(seq: int, digest: str) -> None:
         os.close(descriptor)
 
 
-def read_anchors() -> list[tuple[int, str, str]]:
-    """Every checkpoint in the anchor file: (seq, hash, when written)."""
+def read_anchors(keep: int = 10_000) -> list[tuple[int, str, str]]:
+    """The last `keep` checkpoints in the anchor file: (seq, hash, when written).
+
+    The latest alone catches a removed tail and a re-hash (which changes every later link);
+    earlier ones only say sooner where. The file is read line by line, so its size costs time,
+    not memory.
+    """
     path = anchor_file()
     if not path.exists():
         return []
-    anchors = []
-    for line in path.read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[0].isdigit():
-            anchors.append((int(parts[0]), parts[1], parts[2]))
-    return anchors
+    anchors: deque[tuple[int, str, str]] = deque(maxlen=keep)
+    with path.open() as lines:
+        for line in lines:
+            if not line.endswith("\n"):
+                continue  # a checkpoint being appended right now
+            parts = line.split()
+            if len(parts) == 3 and parts[0].isdigit():
+                anchors.append((int(parts[0]), parts[1], parts[2]))
+    return list(anchors)
 
 
 # --- sealing -----------------------------------------------------------------------------------
