@@ -9,6 +9,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from tests.conftest import problem
+from tests.ledger.conftest import credit_code
 
 JSON = {"Content-Type": "application/json"}
 # 29 digits before the point (past Decimal's 28-digit context), and exponents past its range.
@@ -166,3 +167,21 @@ async def test_search_matches_like_wildcards_literally(
     response = await client.get("/api/v1/ledger/entities/", params={"q": q}, headers=admin)
     assert response.status_code == 200, response.text
     assert [e["name"] for e in response.json()["items"]] == expected
+
+
+async def test_an_upload_with_thousands_of_bad_rows_lists_the_first_100(
+    client: AsyncTestClient, admin: dict[str, str]
+) -> None:
+    # 5,000 rows naming no registered entity: each was listed twice (errors and import_errors).
+    lines = ["统一社会信用代码,期间,项目编码,金额"]
+    lines += [f"{credit_code(n)},2025-Q3,revenue,1.00" for n in range(5000)]
+    response = await client.post(
+        "/api/v1/ledger/statements/import",
+        headers=admin,
+        files={"file": ("q3.csv", "\n".join(lines).encode(), "text/csv")},
+    )
+    assert response.status_code == 422, response.text
+    found = problem(response)
+    assert (len(found["errors"]), found["errors_truncated"]) == (100, 4900)
+    assert (len(found["import_errors"]), found["import_errors_truncated"]) == (100, 4900)
+    assert found["import_errors"][0]["row"] == 2

@@ -165,6 +165,10 @@ def problem_response(
         body["errors"] = [structs.asdict(e) for e in problem.errors]
         if not problem.errors_truncated:
             del body["errors_truncated"]
+        for key, value in extra.items():  # lists beside `errors` (an upload's rows) alike
+            if isinstance(value, list) and len(value) > MAX_FIELD_PROBLEMS:
+                body[key] = value[:MAX_FIELD_PROBLEMS]
+                body[f"{key}_truncated"] = len(value) - MAX_FIELD_PROBLEMS
     headers = {**(headers or {}), "x-request-id": request_id} if request_id else headers
     return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
