@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import asyncpg
 import pytest
+from litestar.security.jwt import Token
 from litestar.testing import AsyncTestClient
 
 from stateasset import db as database
+from stateasset.settings import get_settings, resolve_secrets
 from tests.conftest import problem
 from tests.ledger.conftest import credit_code
 
@@ -49,10 +54,20 @@ async def test_an_outage_answers_503_with_retry_after_and_logs_one_line_per_requ
             body = problem(response)
             assert (body["status"], body["type"]) == (503, "/problems/unavailable")
             assert "Idempotency-Key" in body["detail"]
+        # Signed in, the user is looked up in the authentication middleware: the same answer.
+        secret = resolve_secrets(get_settings()).jwt_secret
+        token = Token(sub=str(uuid4()), exp=datetime.now(UTC) + timedelta(minutes=5))
+        headers = {"Authorization": f"Bearer {token.encode(secret, 'HS256')}"}
+        response = await client.get("/api/v1/ledger/entities/", headers=headers)
+        assert (response.status_code, response.headers["retry-after"]) == (503, "5")
+        assert problem(response)["type"] == "/problems/unavailable"
     logged = capfd.readouterr()
     output = logged.out + logged.err
-    assert output.count("database unavailable") == 3, output
+    assert output.count("database unavailable") == 4, output
     assert "Traceback" not in output
+    # The request log says what the client got.
+    statuses = re.findall(r"status(?:\x1b\[[\d;]*m)?=(?:\x1b\[[\d;]*m)?(\d{3})", output)
+    assert statuses == ["503"] * 4, output
 
 
 async def test_a_write_committed_before_the_connection_is_lost_answers_201(

@@ -94,7 +94,7 @@ class RequestIdMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send_with_id)
         except Exception as exc:
             # Rendered by the app's exception handler after this frame; log what it will send.
-            status = getattr(exc, "status_code", 500)
+            status = 503 if database_unavailable(exc) else getattr(exc, "status_code", 500)
             raise
         finally:
             log.info("request", method=scope.get("method"), path=scope.get("path"), status=status)
