@@ -185,3 +185,13 @@ async def test_an_upload_with_thousands_of_bad_rows_lists_the_first_100(
     assert (len(found["errors"]), found["errors_truncated"]) == (100, 4900)
     assert (len(found["import_errors"]), found["import_errors_truncated"]) == (100, 4900)
     assert found["import_errors"][0]["row"] == 2
+
+
+@pytest.mark.parametrize("q", ["a\x00b", "x" * 201])
+async def test_a_search_that_cannot_match_is_400_naming_q(
+    client: AsyncTestClient, admin: dict[str, str], q: str
+) -> None:
+    # NUL was a 422 naming nothing (PostgreSQL's "invalid byte sequence"); length was unbounded.
+    response = await client.get("/api/v1/ledger/entities/", params={"q": q}, headers=admin)
+    assert response.status_code == 400, response.text
+    assert [e["field"] for e in problem(response)["errors"]] == ["query.q"]

@@ -5,8 +5,7 @@ after. Its decoder reads `12345678901234567.01` as a float (17 significant digit
 lost before any check sees it) and `1e999` not at all; it lets a body that is not UTF-8 or nests
 deeper than the interpreter's recursion limit escape as a 500. Here every JSON number with a
 fraction or exponent becomes a `Decimal` with the digits the caller sent (a float field still
-accepts it), and each way a body can fail to decode is a `SerializationException`, which Litestar
-answers as 400 with our problem details.
+accepts it), and each way a body can fail to decode is a 400 whose one error names `body`.
 """
 
 from __future__ import annotations
@@ -16,26 +15,27 @@ from typing import Any
 
 import msgspec
 from litestar import Request
-from litestar.exceptions import SerializationException
+from litestar.exceptions import ValidationException
 from litestar.types import Empty
 
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)
 
 
 def decode_json_body(body: bytes) -> Any:
-    """The body as Python objects, non-integer numbers as `Decimal`; a 400 when it is not JSON."""
+    """The body as Python objects, non-integer numbers as `Decimal`; a 400 naming `body` if not."""
     try:
         return _DECODER.decode(body)
     except msgspec.DecodeError as exc:
-        raise SerializationException(f"the body is not valid JSON: {exc}") from exc
+        reason = f"not valid JSON: {exc}"
     except UnicodeDecodeError as exc:
-        raise SerializationException(
-            f"the body is not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset "
-            f"{exc.start})"
-        ) from exc
-    except RecursionError as exc:
+        # msgspec gives the offending string, not the body: its offset would mislead.
+        reason = f"not valid UTF-8 (byte 0x{exc.object[exc.start]:02x})"
+    except RecursionError:
         # msgspec stops at the interpreter's recursion limit, cleanly (no frame is left broken).
-        raise SerializationException("the body's JSON is nested too deeply") from exc
+        reason = "JSON nested too deeply"
+    raise ValidationException(
+        detail=f"body: {reason}", extra=[{"key": "", "message": reason, "source": "body"}]
+    )
 
 
 class ApiRequest(Request[Any, Any, Any]):

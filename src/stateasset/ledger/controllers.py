@@ -196,7 +196,11 @@ class EntityController(Controller):
         ] = None,
         q: Annotated[
             str | None,
-            QueryParameter(description="Part of the name or short name, or a whole credit code"),
+            QueryParameter(
+                description="Part of the name or short name, or a whole credit code",
+                max_length=200,
+                pattern=r"^[^\x00]*$",  # PostgreSQL text cannot hold NUL
+            ),
         ] = None,
         limit: Limit = 50,
         offset: Offset = 0,
