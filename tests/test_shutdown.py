@@ -110,3 +110,17 @@ async def _until_waiting_on_lock(db: asyncpg.Connection) -> None:
             return
         await asyncio.sleep(0.1)
     raise AssertionError("the request never reached the lock")
+
+
+async def test_closing_the_pool_cuts_a_connection_never_given_back(db: asyncpg.Connection) -> None:
+    from stateasset import db as database
+
+    await database.open_pool()
+    pool = database.engine().pool
+    assert pool is not None
+    await pool.acquire()  # and never released, as by a task that was killed mid-transaction
+    started = time.monotonic()
+    # Before: Pool.close() waited for it with no end.
+    await asyncio.wait_for(database.close_pool(), 10)
+    assert time.monotonic() - started < database.POOL_CLOSE_SECONDS + 1
+    assert database.engine().pool is None
