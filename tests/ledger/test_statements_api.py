@@ -369,9 +369,15 @@ async def test_reopen_needs_admin_and_a_reason_and_cascades_upwards(
     rows = await db.fetch(
         "SELECT object_id, reason, actor FROM audit_log WHERE action = 'period.reopen' ORDER BY id"
     )
-    assert [r["object_id"] for r in rows] == [f"{chain[n]}/{PERIOD}" for n in ("S", "P", "G")]
-    assert rows[0]["reason"] == "late correction from 城建一公司"
-    assert rows[1]["reason"] == f"cascade from {chain['S']}: late correction from 城建一公司"
+    # One row each, in the order their period rows were locked (entity-id order).
+    assert [r["object_id"] for r in rows] == sorted(f"{chain[n]}/{PERIOD}" for n in "SPG")
+    reasons = {r["object_id"]: r["reason"] for r in rows}
+    cascade = f"cascade from {chain['S']}: late correction from 城建一公司"
+    assert reasons == {
+        f"{chain['S']}/{PERIOD}": "late correction from 城建一公司",
+        f"{chain['P']}/{PERIOD}": cascade,
+        f"{chain['G']}/{PERIOD}": cascade,
+    }
     assert {r["actor"] for r in rows} == {"admin"}
 
 

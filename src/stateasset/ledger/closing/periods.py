@@ -209,30 +209,35 @@ async def _submit_blocker(entity_id: UUID, period: str) -> str | None:
 async def _reopen(actor: Actor, entity_ids: list[UUID], period: Period, reason: str) -> set[UUID]:
     """Reopen each entity and every entity above it that consolidates it (级联重开).
 
-    Stored consolidations of the period go first: lines may change once it is open, and the
-    rows are dropped before any audit row is chained (no lock after the audit lock).
+    Stored consolidations of the period go first: lines may change once it is open. The period
+    rows are then locked in entity-id order, as imports and the other period actions take them,
+    so a reopen never holds one row while waiting for another that its waiter holds.
     """
     await consolidation.forget_stored(period.code)
     parents = await _control_parents(period.end)
-    changed: set[UUID] = set()
+    reached_from: dict[UUID, UUID] = {}  # each entity to reopen → the requested one reaching it
     for entity_id in entity_ids:
         chain = [entity_id]
         while (up := parents.get(chain[-1])) is not None and up not in chain:
             chain.append(up)
         for target in chain:
-            current = await _lock_period_row(target, period.code)
-            if target in changed or current == "open":
-                continue
-            await set_state(
-                actor=actor,
-                entity_id=target,
-                period=period.code,
-                before=current,
-                after="open",
-                action="reopen",
-                reason=reason if target == entity_id else f"cascade from {entity_id}: {reason}",
-            )
-            changed.add(target)
+            reached_from.setdefault(target, entity_id)
+    changed: set[UUID] = set()
+    for target in sorted(reached_from, key=str):
+        current = await _lock_period_row(target, period.code)
+        if current == "open":
+            continue
+        source = reached_from[target]
+        await set_state(
+            actor=actor,
+            entity_id=target,
+            period=period.code,
+            before=current,
+            after="open",
+            action="reopen",
+            reason=reason if target == source else f"cascade from {source}: {reason}",
+        )
+        changed.add(target)
     return changed
 
 
