@@ -15,7 +15,7 @@ import asyncpg
 import httpx
 
 from tests.ledger.conftest import credit_code
-from tests.ledger.test_statements_api import PERIOD, _close_quarter
+from tests.ledger.test_statements_api import PERIOD, TRANSITIONS, _close_quarter, _submit_all
 
 # Ids chosen so the chain's own order (S, then P, then G) is the reverse of the id order.
 IDS = {
@@ -25,14 +25,7 @@ IDS = {
 }
 
 
-async def test_reopen_takes_period_rows_in_id_order(
-    live_server: str,
-    api: Any,
-    admin: dict[str, str],
-    make_stake: Any,
-    db: asyncpg.Connection,
-    database_url: str,
-) -> None:
+async def _group(db: asyncpg.Connection, make_stake: Any) -> None:
     for n, (name, kind, platform) in enumerate(
         [("G", "group", None), ("P", "platform", None), ("S", "subsidiary", "P")], start=1
     ):
@@ -48,8 +41,69 @@ async def test_reopen_takes_period_rows_in_id_order(
         )
     await make_stake(IDS["G"], IDS["P"], "0.8")
     await make_stake(IDS["P"], IDS["S"], "0.6")
-    url = await _close_quarter(api, IDS)
 
+
+async def test_reopen_takes_period_rows_in_id_order(
+    live_server: str,
+    api: Any,
+    admin: dict[str, str],
+    make_stake: Any,
+    db: asyncpg.Connection,
+    database_url: str,
+) -> None:
+    await _group(db, make_stake)
+    url = await _close_quarter(api, IDS)
+    response = await _while_an_import_holds_g(
+        live_server,
+        database_url,
+        admin,
+        url,
+        {"action": "reopen", "entity_ids": [IDS["S"]], "reason": "late fix"},
+        expected_state_of_s="locked",
+    )
+    assert response.status_code == 200, response.text
+    assert {r["entity_id"]: r["state"] for r in response.json()} == {
+        IDS["G"]: "open",
+        IDS["P"]: "open",
+        IDS["S"]: "open",
+    }
+
+
+async def test_period_actions_take_rows_in_id_order_whatever_the_request_order(
+    live_server: str,
+    api: Any,
+    admin: dict[str, str],
+    make_stake: Any,
+    db: asyncpg.Connection,
+    database_url: str,
+) -> None:
+    await _group(db, make_stake)
+    await _submit_all(api, IDS)
+    response = await _while_an_import_holds_g(
+        live_server,
+        database_url,
+        admin,
+        TRANSITIONS,
+        {"action": "submit", "entity_ids": [IDS["S"], IDS["G"]]},
+        expected_state_of_s="open",
+    )
+    assert response.status_code == 200, response.text
+    assert [(r["entity_id"], r["state"]) for r in response.json()] == [
+        (IDS["G"], "submitted"),
+        (IDS["S"], "submitted"),
+    ]
+
+
+async def _while_an_import_holds_g(
+    live_server: str,
+    database_url: str,
+    admin: dict[str, str],
+    url: str,
+    body: dict[str, Any],
+    *,
+    expected_state_of_s: str,
+) -> httpx.Response:
+    """Post `body` while an import holds G's period row; check it waits holding nothing."""
     # An import of G and S holds G's period row (the first in id order) and is about to take S's.
     importer = await asyncpg.connect(database_url)
     server = httpx.AsyncClient(base_url=live_server, timeout=30)
@@ -61,30 +115,18 @@ async def test_reopen_takes_period_rows_in_id_order(
                 PERIOD,
             )
             # Through the real server: the in-process test client would block this loop.
-            reopen = asyncio.create_task(
-                server.post(
-                    url,
-                    json={"action": "reopen", "entity_ids": [IDS["S"]], "reason": "late fix"},
-                    headers=admin,
-                )
-            )
-            await asyncio.sleep(1.0)  # the reopen is now waiting for G's row
-            assert not reopen.done()
-            # The reopen must not be holding S's row while it waits: the import can take it.
+            request = asyncio.create_task(server.post(url, json=body, headers=admin))
+            await asyncio.sleep(1.0)  # the request is now waiting for G's row
+            assert not request.done()
+            # It must not be holding S's row while it waits: the import can take it.
             taken = await importer.fetchval(
                 "SELECT state FROM period_state WHERE entity = $1::uuid AND period = $2 "
                 "FOR UPDATE NOWAIT",
                 IDS["S"],
                 PERIOD,
             )
-            assert taken == "locked"
-        response = await reopen
+            assert taken == expected_state_of_s
+        return await request
     finally:
         await importer.close()
         await server.aclose()
-    assert response.status_code == 200, response.text
-    assert {r["entity_id"]: r["state"] for r in response.json()} == {
-        IDS["G"]: "open",
-        IDS["P"]: "open",
-        IDS["S"]: "open",
-    }

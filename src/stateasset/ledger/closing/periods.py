@@ -159,9 +159,11 @@ async def _step(
     mismatched = (
         await intercompany.mismatched_entities(period) if action == PeriodAction.lock else set()
     )
-    problems: list[FieldProblem] = []
-    movable: list[tuple[UUID, str]] = []
-    for index, entity_id in enumerate(entity_ids):
+    problems: list[tuple[int, FieldProblem]] = []
+    movable: list[tuple[int, UUID, str]] = []
+    # Rows are locked in entity-id order, as imports and reopens take them, whatever order the
+    # caller listed them in; problems and changes keep the caller's order.
+    for index, entity_id in sorted(enumerate(entity_ids), key=lambda pair: str(pair[1])):
         state = await _lock_period_row(entity_id, period)
         blocker = None
         if state != before:
@@ -173,16 +175,19 @@ async def _step(
                 f"{entity_id} has intercompany pairs that do not match; see the mismatch report"
             )
         if blocker:
-            problems.append(FieldProblem(field=f"body.entity_ids[{index}]", reason=blocker))
+            problems.append(
+                (index, FieldProblem(field=f"body.entity_ids[{index}]", reason=blocker))
+            )
         else:
-            movable.append((entity_id, state))
+            movable.append((index, entity_id, state))
     if problems:
         raise Conflict(
             f"{len(problems)} of {len(entity_ids)} entities cannot {action.value} {period}; "
             "nothing was changed",
-            errors=problems,
+            errors=[problem for _, problem in sorted(problems, key=lambda p: p[0])],
         )
-    for entity_id, state in movable:
+    movable.sort(key=lambda m: m[0])
+    for _, entity_id, state in movable:
         await set_state(
             actor=actor,
             entity_id=entity_id,
@@ -192,7 +197,7 @@ async def _step(
             action=action.value,
             reason=reason,
         )
-    return [entity_id for entity_id, _ in movable]
+    return [entity_id for _, entity_id, _ in movable]
 
 
 async def _submit_blocker(entity_id: UUID, period: str) -> str | None:
