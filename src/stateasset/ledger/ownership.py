@@ -54,8 +54,8 @@ async def version() -> UUID | None:
 async def bump_version() -> None:
     """Give ownership a new version; call inside every stake or override write's transaction.
 
-    It takes the counter row's lock, so call it before `audit.record` (no lock after the audit
-    lock).
+    It takes the counter row's lock, held to commit: every stake write waits for the one before.
+    `audit.record` takes no lock, so where it is called does not matter to that order.
     """
     await OwnershipVersion.raw(
         "INSERT INTO ownership_version (id, token) VALUES (1, gen_random_uuid()) "
