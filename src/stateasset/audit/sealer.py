@@ -17,6 +17,7 @@ log = structlog.get_logger(__name__)
 # next full pass (every FULL_PASS_SECONDS, at start and at shutdown).
 LATE_COMMIT_SECONDS = 30.0
 FULL_PASS_SECONDS = 60.0
+STOP_SECONDS = 3.0
 
 
 class Sealer:
@@ -46,11 +47,12 @@ class Sealer:
             return
         self._stopping = True
         self._wake.set()
+        # Bounded, so a database that stopped answering cannot hold up the process's exit.
         with contextlib.suppress(Exception):
-            await self._task
+            await asyncio.wait_for(self._task, STOP_SECONDS)
         self._task = None
         try:
-            await service.seal(anchor=True)
+            await asyncio.wait_for(service.seal(anchor=True), STOP_SECONDS)
         except Exception as exc:  # the database may be gone at shutdown; the next start seals
             log.warning("audit seal at shutdown failed", error=str(exc))
 
