@@ -261,7 +261,14 @@ async def health_ceiling(port: int, clients: int, seconds: float) -> tuple[float
 
 
 async def postings(
-    port: int, token: str, ids: list[str], clients: int, seconds: float, replays: float, seed: int
+    port: int,
+    token: str,
+    ids: list[str],
+    clients: int,
+    seconds: float,
+    replays: float,
+    seed: int,
+    statements: float = 0.5,
 ) -> tuple[float, Tally]:
     tally = Tally()
     deadline = time.perf_counter() + seconds
@@ -284,7 +291,7 @@ async def postings(
                     entity = rng.randrange(len(ids))
                     period = rng.choice(PERIODS)
                     key = f"c{k}-{n}"
-                    if rng.random() < 0.5:
+                    if rng.random() < statements:
                         kind = "statement"
                         items = statement_items(entity, salt=k * 100_000 + n)
                         payload = {"entity_id": ids[entity], "period": period, "items": items}
@@ -413,6 +420,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--entities", type=int, default=100)
     parser.add_argument("--replays", type=float, default=0.05)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--statements", type=float, default=0.5, help="share of statements (the rest intercompany)"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--py-spy", metavar="OUT", help="profile the server during the load with py-spy into OUT"
@@ -504,7 +514,16 @@ def run(args: argparse.Namespace, folder: Path) -> int:
             time.process_time(),
         )
         rate, tally = asyncio.run(
-            postings(port, token, ids, args.clients, args.seconds, args.replays, args.seed)
+            postings(
+                port,
+                token,
+                ids,
+                args.clients,
+                args.seconds,
+                args.replays,
+                args.seed,
+                args.statements,
+            )
         )
         cpu = [
             after - before
