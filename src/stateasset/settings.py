@@ -49,7 +49,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     upload_max_compression_ratio: int = 100  # for a zip member over 1 MiB
     upload_parsers: int = 2  # uploads parsed at once (each in a worker thread)
     audit_key: str = ""  # the audit chain's HMAC key; unset: generated in <data_dir>/audit.key
-    audit_anchor_file: Path | None = None  # the chain's checkpoints; unset: <data_dir>/audit.anchors
+    audit_anchor_file: Path | None = None  # chain checkpoints; unset: <data_dir>/audit.anchors
     audit_anchor_seconds: float = 10.0  # a checkpoint at least this often while entries are sealed
 
     @property
