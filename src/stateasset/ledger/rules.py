@@ -7,12 +7,14 @@ the statements and stores what comes out.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from datetime import date
 from decimal import Decimal
 
 import polars as pl
 
 from stateasset.core.periods import Period, parse_period
-from stateasset.ledger.catalogue import ITEM_BY_CODE, ITEMS, TOTALS
+from stateasset.ledger.catalogue import ITEM_BY_CODE, ITEMS, TOTALS, Item
 
 AMOUNT = pl.Decimal(38, 2)
 KEYS = ("entity_id", "period", "item")
@@ -37,13 +39,35 @@ RULES: dict[str, str] = {
 
 _BALANCE_TOTALS = ("total_assets", "total_liabilities", "total_equity")
 
+# Message templates, shared by the frame path (`pl.format`) and the one-statement path
+# (`str.format`): both fill the same `{}` slots in the same order.
+_MESSAGES: dict[str, str] = {
+    "unknown_item": "未知项目编码 unknown item code '{}' [unknown_item]",
+    "non_negative": "{} {} 不能为负数 must not be negative: {} [non_negative]",
+    "sum_of_parts": "{} {} 填报 {} ≠ 各组成项目之和 {} (差额 {}): "
+    "total differs from the sum of its parts [sum_of_parts]",
+    "missing_total": "{} {} 未填报，但已填报 {}/{} 个组成项目: "
+    "total missing while parts are reported [missing_total]",
+    "balance": "资产总计 total_assets {} ≠ 负债合计 total_liabilities {} + "
+    "所有者权益合计 total_equity {} (差额 {}){}: "
+    "balance sheet does not balance [balance]",
+    "ytd_cumulative": "{} {} 本年累计数 {} 小于 {} 的累计数 {}: year-to-date amount is below "
+    "the earlier period's [ytd_cumulative]",
+}
+_BALANCE_NOTE = "; 未填报按0计 not reported, counted as 0: {}"
+
+
+def _ytd_checked(item: Item) -> bool:
+    """Only revenue-like flows must grow through the year; profits and cash flows may fall."""
+    return item.flow and item.non_negative
+
+
 _ITEMS_FRAME = pl.DataFrame(
     {
         "item": [i.code for i in ITEMS],
         "label": [i.label for i in ITEMS],
         "non_negative": [i.non_negative for i in ITEMS],
-        # Only revenue-like flows must grow through the year; profits and cash flows may fall.
-        "ytd_checked": [i.flow and i.non_negative for i in ITEMS],
+        "ytd_checked": [_ytd_checked(i) for i in ITEMS],
     }
 )
 
@@ -133,7 +157,7 @@ def _unknown_item(cur: pl.DataFrame) -> pl.DataFrame:
     return cur.filter(~pl.col("item").is_in(list(ITEM_BY_CODE))).select(
         _finding(
             "unknown_item",
-            pl.format("未知项目编码 unknown item code '{}' [unknown_item]", pl.col("item")),
+            pl.format(_MESSAGES["unknown_item"], pl.col("item")),
         )
     )
 
@@ -143,7 +167,7 @@ def _non_negative(known: pl.DataFrame) -> pl.DataFrame:
         _finding(
             "non_negative",
             pl.format(
-                "{} {} 不能为负数 must not be negative: {} [non_negative]",
+                _MESSAGES["non_negative"],
                 pl.col("label"),
                 pl.col("item"),
                 pl.col("amount"),
@@ -183,8 +207,7 @@ def _sum_of_parts(parts: pl.DataFrame, totals: pl.DataFrame, tol: pl.Expr) -> pl
             _finding(
                 "sum_of_parts",
                 pl.format(
-                    "{} {} 填报 {} ≠ 各组成项目之和 {} (差额 {}): "
-                    "total differs from the sum of its parts [sum_of_parts]",
+                    _MESSAGES["sum_of_parts"],
                     _total_label(),
                     pl.col("total"),
                     pl.col("reported"),
@@ -202,8 +225,7 @@ def _missing_total(parts: pl.DataFrame, totals: pl.DataFrame) -> pl.DataFrame:
         _finding(
             "missing_total",
             pl.format(
-                "{} {} 未填报，但已填报 {}/{} 个组成项目: "
-                "total missing while parts are reported [missing_total]",
+                _MESSAGES["missing_total"],
                 _total_label(),
                 pl.col("total"),
                 pl.col("given"),
@@ -228,11 +250,7 @@ def _balance(known: pl.DataFrame, tol: pl.Expr) -> pl.DataFrame:
         separator=", ",
         ignore_nulls=True,
     )
-    note = (
-        pl.when(not_given != "")
-        .then(pl.format("; 未填报按0计 not reported, counted as 0: {}", not_given))
-        .otherwise(pl.lit(""))
-    )
+    note = pl.when(not_given != "").then(pl.format(_BALANCE_NOTE, not_given)).otherwise(pl.lit(""))
     return (
         known.filter(pl.col("item").is_in(_BALANCE_TOTALS))
         .group_by("entity_id", "period")
@@ -242,9 +260,7 @@ def _balance(known: pl.DataFrame, tol: pl.Expr) -> pl.DataFrame:
             _finding(
                 "balance",
                 pl.format(
-                    "资产总计 total_assets {} ≠ 负债合计 total_liabilities {} + "
-                    "所有者权益合计 total_equity {} (差额 {}){}: "
-                    "balance sheet does not balance [balance]",
+                    _MESSAGES["balance"],
                     pl.col("total_assets"),
                     pl.col("total_liabilities"),
                     pl.col("total_equity"),
@@ -292,8 +308,7 @@ def _ytd_cumulative(
             _finding(
                 "ytd_cumulative",
                 pl.format(
-                    "{} {} 本年累计数 {} 小于 {} 的累计数 {}: year-to-date amount is below "
-                    "the earlier period's [ytd_cumulative]",
+                    _MESSAGES["ytd_cumulative"],
                     pl.col("label"),
                     pl.col("item"),
                     pl.col("amount"),
@@ -346,3 +361,138 @@ def check_statements(
         .sort("entity_id", "end", "rank", "period", "item", "rule", "message")
         .select(list(FINDING_SCHEMA))
     )
+
+
+def _cents(amount: Decimal | int, name: str) -> int:
+    """Return an amount in cents, refusing what `_normalise` refuses (floats, > 2 places)."""
+    if isinstance(amount, bool) or not isinstance(amount, Decimal | int):
+        raise TypeError(f"{name}: amount must be Decimal or integer, got {type(amount).__name__}")
+    cents = amount * 100
+    if cents != int(cents):
+        raise ValueError(f"{name}: amounts with more than 2 decimal places")
+    return int(cents)
+
+
+def _money(cents: int) -> str:
+    """Return cents spelled as Polars spells a Decimal(38,2): '-1234.50', '0.00'."""
+    whole, part = divmod(abs(cents), 100)
+    return f"{'-' if cents < 0 else ''}{whole}.{part:02d}"
+
+
+def check_statement(
+    entity_id: str,
+    period: str,
+    items: Mapping[str, Decimal | int | None],
+    earlier: Iterable[tuple[str, str, Decimal | int | None]] = (),
+    *,
+    tolerance: Decimal = Decimal("0.01"),
+) -> list[dict[str, str]]:
+    """Return the findings of the 审核公式 for one statement, as `check_statements` would.
+
+    The same rules, in the same order, with the same messages as `check_statements` run on a
+    frame holding only this statement, as rows (`FINDING_SCHEMA` keys) rather than a frame:
+    a single posting pays no per-operation overhead of Polars for its ~20 lines. `earlier`
+    holds this entity's (period, item, amount) rows of prior periods for the year-to-date rule.
+    """
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    tol = tolerance * 100  # in cents
+    this = parse_period(period)
+    given = {
+        code: _cents(amount, "current") for code, amount in items.items() if amount is not None
+    }
+    found: list[tuple[str, str, str]] = []  # (item, rule, message)
+
+    def add(item: str, rule: str, *args: object) -> None:
+        found.append((item, rule, _MESSAGES[rule].format(*args)))
+
+    present = [t for t in _BALANCE_TOTALS if t in given]
+    if present:
+        assets, liabilities, equity = (given.get(t, 0) for t in _BALANCE_TOTALS)
+        diff = assets - liabilities - equity
+        if abs(diff) > tol:
+            missing = ", ".join(t for t in _BALANCE_TOTALS if t not in given)
+            note = _BALANCE_NOTE.format(missing) if missing else ""
+            add(
+                "total_assets",
+                "balance",
+                _money(assets),
+                _money(liabilities),
+                _money(equity),
+                _money(diff),
+                note,
+            )
+    for total, parts in TOTALS.items():
+        amounts = [given[p] for p in parts if p in given]
+        if not amounts:
+            continue
+        label = ITEM_BY_CODE[total].label
+        if total not in given:
+            add(total, "missing_total", label, total, len(amounts), len(parts))
+        elif len(amounts) == len(parts):
+            reported, parts_sum = given[total], sum(amounts)
+            if abs(reported - parts_sum) > tol:
+                add(
+                    total,
+                    "sum_of_parts",
+                    label,
+                    total,
+                    _money(reported),
+                    _money(parts_sum),
+                    _money(reported - parts_sum),
+                )
+
+    checked: dict[str, int] = {}
+    for code, cents in given.items():
+        item = ITEM_BY_CODE.get(code)
+        if item is None:
+            add(code, "unknown_item", code)
+            continue
+        if item.non_negative and cents < 0:
+            add(code, "non_negative", item.label, code, _money(cents))
+        if _ytd_checked(item):
+            checked[code] = cents
+
+    # Per flow item, the nearest earlier period of the same year: latest end, then the largest
+    # amount, then the first code — the tie-break of `_ytd_cumulative`.
+    nearest: dict[str, tuple[date, int, str]] = {}
+    ends: dict[str, Period] = {}
+    for code, item_code, amount in earlier:
+        if amount is None:
+            continue
+        cents = _cents(amount, "earlier")
+        other = ends.get(code) or ends.setdefault(code, parse_period(code))
+        if item_code not in checked or other.year != this.year or not other.end < this.end:
+            continue
+        best = nearest.get(item_code)
+        if (
+            best is None
+            or other.end > best[0]
+            or (other.end == best[0] and (cents > best[1] or (cents == best[1] and code < best[2])))
+        ):
+            nearest[item_code] = (other.end, cents, code)
+    for code, (_, ref, ref_period) in nearest.items():
+        if checked[code] < ref:
+            item = ITEM_BY_CODE[code]
+            add(
+                code,
+                "ytd_cumulative",
+                item.label,
+                code,
+                _money(checked[code]),
+                ref_period,
+                _money(ref),
+            )
+
+    found.sort()
+    return [
+        {
+            "entity_id": entity_id,
+            "period": period,
+            "item": item,
+            "rule": rule,
+            "severity": RULES[rule],
+            "message": message,
+        }
+        for item, rule, message in found
+    ]

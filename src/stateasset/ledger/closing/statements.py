@@ -22,7 +22,7 @@ from stateasset.db import engine
 from stateasset.ledger import rules
 from stateasset.ledger.catalogue import ITEM_BY_CODE, label
 from stateasset.ledger.closing import periods
-from stateasset.ledger.frames import STATEMENT_SCHEMA, statement_lines_frame
+from stateasset.ledger.frames import statement_lines_frame
 from stateasset.ledger.schemas import (
     Finding,
     StatementLineRead,
@@ -43,18 +43,6 @@ def _check_items(items: dict[str, Decimal], prefix: str) -> list[FieldProblem]:
         elif reason := money_problem(amount):
             problems.append(FieldProblem(field=f"{prefix}.{code}", reason=f"amount {reason}"))
     return problems
-
-
-def _statement_frame(entity_id: UUID, period: str, items: dict[str, Decimal]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "entity_id": [str(entity_id)] * len(items),
-            "period": [period] * len(items),
-            "item": list(items),
-            "amount": list(items.values()),
-        },
-        schema=STATEMENT_SCHEMA,
-    )
 
 
 async def latest_versions(
@@ -113,13 +101,60 @@ async def check(frame: pl.DataFrame, period: Period) -> list[Finding]:
     return _findings(rules.check_statements(frame, earlier))
 
 
+async def _earlier_lines(entity_id: UUID, period: Period) -> list[tuple[str, str, Decimal]]:
+    """(period, item, amount) of the entity's earlier periods of the year, latest versions.
+
+    The same periods as `_earlier_in_year`, in one round trip and without a frame.
+    """
+    rows = await StatementLine.raw(
+        "SELECT s.period, l.item, l.amount FROM ("
+        "SELECT DISTINCT ON (period) id, period FROM statement "
+        "WHERE entity = {} AND period LIKE {} ORDER BY period, version DESC"
+        ") s JOIN statement_line l ON l.statement = s.id",
+        entity_id,
+        f"{period.year}%",
+    )
+    earlier: dict[str, bool] = {}
+    for r in rows:
+        code = r["period"]
+        if code not in earlier:
+            try:
+                other = parse_period(code)
+            except ValueError:
+                other = None
+            earlier[code] = (
+                other is not None and other.kind == period.kind and other.end < period.end
+            )
+    return [(r["period"], r["item"], r["amount"]) for r in rows if earlier[r["period"]]]
+
+
+async def check_one(entity_id: UUID, period: Period, items: dict[str, Decimal]) -> list[Finding]:
+    """The 审核公式 findings of one statement, as `check` would find them, without Polars.
+
+    A single posting checks ~20 lines: the frame path's per-operation overhead cost ~5 ms
+    of CPU per statement, the plain-Python path of the same rules well under 0.1 ms.
+    """
+    earlier = await _earlier_lines(entity_id, period)
+    return [
+        Finding(
+            entity_id=entity_id,
+            period=f["period"],
+            item=f["item"],
+            rule=f["rule"],
+            severity=f["severity"],
+            message=f["message"],
+        )
+        for f in rules.check_statement(str(entity_id), period.code, items, earlier)
+    ]
+
+
 async def latest_findings(entity_id: UUID, period: str) -> list[Finding] | None:
     """The findings of the entity's latest statement for `period`; None when it filed none."""
     latest = (await latest_versions(period, [entity_id])).get(entity_id)
     if latest is None:
         return None
     items = await _lines(latest["id"])
-    return await check(_statement_frame(entity_id, period, items), parse_period(period))
+    return await check_one(entity_id, parse_period(period), items)
 
 
 async def _lines(statement_id: UUID) -> dict[str, Decimal]:
@@ -196,10 +231,9 @@ async def file_statement(*, actor: Actor, data: StatementSubmit) -> tuple[Statem
     if problems := _check_items(data.items, "body.items"):
         raise Invalid(f"{len(problems)} item(s) are invalid", errors=problems)
     items = {code: as_stored(amount) for code, amount in data.items.items()}
-    frame = _statement_frame(data.entity_id, data.period, items)
     async with engine().transaction():
         await entity_row(data.entity_id)
-        findings = await check(frame, period)
+        findings = await check_one(data.entity_id, period, items)
         if errors := [f for f in findings if f.severity == "error"]:
             raise Invalid(
                 f"the statement fails {len(errors)} validation rule(s); nothing was stored",
@@ -242,7 +276,7 @@ async def get_statement(
     if row is None:
         raise NotFound(f"no statement for entity {entity_id} and period {period}")
     items = await _lines(row["id"])
-    findings = await check(_statement_frame(entity_id, period, items), parsed)
+    findings = await check_one(entity_id, parsed, items)
     return _statement_read(
         Statement(**row), items, findings, state=await periods.state_of(entity_id, period)
     )
