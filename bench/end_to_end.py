@@ -82,14 +82,14 @@ SCOPE_CALLS = 500
 
 def start_database() -> str:
     """A migrated, empty database on a throwaway embedded server; DATABASE_URL points at it."""
-    from stateasset.db import embedded_server_url
+    from stateasset.db import embedded_server_url, recreate_database
 
     # A short path keeps the Unix socket under the kernel's 107-byte limit. Registered before
     # the server's own exit hook, so it runs after the server has stopped (atexit is LIFO).
     pgdata = Path(tempfile.mkdtemp(prefix="sa"))
     atexit.register(shutil.rmtree, pgdata, ignore_errors=True)
     server_url = embedded_server_url(pgdata)
-    url = asyncio.run(_create_database(server_url))
+    url = asyncio.run(recreate_database(server_url, DATABASE))
     os.environ["DATABASE_URL"] = url
     from stateasset.settings import get_settings
 
@@ -101,18 +101,6 @@ def start_database() -> str:
     with contextlib.redirect_stdout(io.StringIO()):  # Piccolo reports each migration
         asyncio.run(db.migrate())
     return url
-
-
-async def _create_database(server_url: str) -> str:
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        await conn.execute(f"CREATE DATABASE {DATABASE}")
-    finally:
-        await conn.close()
-    # Swap the database name in the URL, keeping the socket parameters.
-    head, _, tail = server_url.partition("?")
-    return f"{head.rsplit('/', 1)[0]}/{DATABASE}" + (f"?{tail}" if tail else "")
 
 
 @dataclass(frozen=True)
@@ -605,9 +593,18 @@ async def through_app(
             .filter(pl.col("entity_id") == company)
             .iter_rows()
         }
-        payload = {"entity_id": company, "period": open_period, "items": items}
+        corrections = iter(range(1, 1_000_000))
 
         async def submit() -> Any:
+            # A correction each time (a cent moved from other assets to cash, totals unchanged):
+            # an identical statement would answer with the version it repeats and store nothing.
+            cents = Decimal(next(corrections)) / 100
+            corrected = {
+                **items,
+                "cash": str(Decimal(items["cash"]) + cents),
+                "other_assets": str(Decimal(items["other_assets"]) - cents),
+            }
+            payload = {"entity_id": company, "period": open_period, "items": corrected}
             headers = {**scoped, "Idempotency-Key": str(uuid.uuid4())}
             return await client.post("/api/v1/ledger/statements/", json=payload, headers=headers)
 

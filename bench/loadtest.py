@@ -107,17 +107,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def create_database(server_url: str) -> str:
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        await conn.execute(f"CREATE DATABASE {DATABASE}")
-    finally:
-        await conn.close()
-    head, _, tail = server_url.partition("?")
-    return f"{head.rsplit('/', 1)[0]}/{DATABASE}" + (f"?{tail}" if tail else "")
-
-
 async def seed(url: str, entities: int) -> list[str]:
     from stateasset.auth.service import hash_password
 
@@ -437,9 +426,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, folder: Path) -> int:
-    from stateasset.db import embedded_server_url
+    from stateasset.db import embedded_server_url, recreate_database
 
-    url = asyncio.run(create_database(embedded_server_url(folder / "pg")))
+    url = asyncio.run(recreate_database(embedded_server_url(folder / "pg"), DATABASE))
     env = {
         **os.environ,
         "DATABASE_URL": url,

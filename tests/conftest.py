@@ -37,19 +37,6 @@ def _docker_answers() -> bool:
         return False
 
 
-async def _recreate_database(server_url: str) -> str:
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {TEST_DB} WITH (FORCE)")
-        await conn.execute(f"CREATE DATABASE {TEST_DB}")
-    finally:
-        await conn.close()
-    # Swap the database name in the URL, keeping host/socket parameters.
-    head, _, tail = server_url.partition("?")
-    base = head.rsplit("/", 1)[0]
-    return f"{base}/{TEST_DB}" + (f"?{tail}" if tail else "")
-
-
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated, empty database for the whole session; the URL is the owner's."""
@@ -68,7 +55,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             # A short path keeps the Unix socket under the kernel's 107-byte limit.
             pgdata = Path(tmp_path_factory.mktemp("pg", numbered=True))
             server_url = embedded_server_url(pgdata)
-        url = asyncio.run(_recreate_database(server_url))
+        from stateasset.db import recreate_database
+
+        url = asyncio.run(recreate_database(server_url, TEST_DB))
     # Migrations run as the owner (this URL); the app runs as its own restricted role, which
     # `migrate` creates, exactly as in production.
     os.environ["DATABASE_URL"] = url

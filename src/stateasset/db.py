@@ -158,6 +158,22 @@ def with_user(url: str, user: str, password: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+async def recreate_database(server_url: str, name: str) -> str:
+    """Drop and create database `name` on the server of `server_url`; its URL, same parameters.
+
+    For the throwaway databases of the test suite and the benchmarks.
+    """
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {_ident(name)} WITH (FORCE)")
+        await conn.execute(f"CREATE DATABASE {_ident(name)}")
+    finally:
+        await conn.close()
+    # Swap the database name in the URL, keeping host or socket parameters.
+    head, _, tail = server_url.partition("?")
+    return f"{head.rsplit('/', 1)[0]}/{name}" + (f"?{tail}" if tail else "")
+
+
 def url_user(url: str) -> tuple[str, str | None]:
     """The user and password a URL names (password None when it names none)."""
     parts = urlsplit(url)
