@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 
 import polars as pl
 
+from stateasset import db
 from stateasset.audit import service as audit
 from stateasset.auth.guards import allowed
 from stateasset.auth.roles import Permission
@@ -46,31 +47,50 @@ async def state_of(entity_id: UUID, period: str) -> str:
 
 
 async def _lock_period_row(entity_id: UUID, period: str) -> str:
-    """Take the period row's lock for this transaction (creating it open if absent)."""
-    await PeriodState.raw(
-        "INSERT INTO period_state (id, entity, period, state, updated_at, updated_by) "
-        "VALUES ({}, {}, {}, 'open', now(), 'system') ON CONFLICT (entity, period) DO NOTHING",
-        uuid4(),
-        entity_id,
-        period,
-    )
-    rows = await PeriodState.raw(
-        "SELECT state FROM period_state WHERE entity = {} AND period = {} FOR UPDATE",
-        entity_id,
-        period,
-    )
-    return rows[0]["state"]
+    """Take the period row's lock for this transaction (creating it open if absent); its state.
+
+    One round trip: the no-op update of an existing row locks it as `FOR UPDATE` would, after
+    any concurrent writer of the row commits, and returns the state that writer left. A missing
+    entity inserts nothing and is a 404.
+    """
+    async with db.connection() as conn:
+        state = await conn.fetchval(
+            "INSERT INTO period_state (id, entity, period, state, updated_at, updated_by) "
+            "SELECT $1, e.id, $3, 'open', now(), 'system' FROM entity e WHERE e.id = $2 "
+            "ON CONFLICT (entity, period) DO UPDATE SET state = period_state.state "
+            "RETURNING state",
+            uuid4(),
+            entity_id,
+            period,
+        )
+    if state is None:
+        raise NotFound(f"entity {entity_id} not found")
+    return state
 
 
-async def ensure_writable(entity_id: UUID, period: str) -> str:
-    """409 unless the entity's period takes writes; call inside the write's transaction."""
-    state = await _lock_period_row(entity_id, period)
+def refuse_unless_writable(entity_id: UUID, period: str, state: str) -> None:
+    """409 unless a period in `state` takes writes."""
     if state not in WRITABLE_STATES:
         raise Conflict(
             f"period {period} of entity {entity_id} is {state}; it takes no writes until an "
             "admin reopens it",
             extra={"entity_id": str(entity_id), "period": period, "state": state},
         )
+
+
+async def lock_period(entity_id: UUID, period: str) -> str:
+    """Lock the entity's period row for this transaction and return its state (404 if no entity).
+
+    For a write that must answer other refusals (422) before a closed period's 409: it calls
+    `refuse_unless_writable` itself once those are checked.
+    """
+    return await _lock_period_row(entity_id, period)
+
+
+async def ensure_writable(entity_id: UUID, period: str) -> str:
+    """409 unless the entity's period takes writes; call inside the write's transaction."""
+    state = await _lock_period_row(entity_id, period)
+    refuse_unless_writable(entity_id, period, state)
     return state
 
 

@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 
 import polars as pl
 
+from stateasset import db
 from stateasset.audit import service as audit
 from stateasset.auth.schemas import Actor
 from stateasset.core.clock import utc_now
@@ -29,7 +30,7 @@ from stateasset.ledger.schemas import (
     StatementRead,
     StatementSubmit,
 )
-from stateasset.ledger.service import ensure_visible, entity_row
+from stateasset.ledger.service import ensure_visible
 from stateasset.ledger.tables import Statement, StatementLine
 
 _ITEM_ORDER = {code: index for index, code in enumerate(ITEM_BY_CODE)}
@@ -101,19 +102,24 @@ async def check(frame: pl.DataFrame, period: Period) -> list[Finding]:
     return _findings(rules.check_statements(frame, earlier))
 
 
-async def _earlier_lines(entity_id: UUID, period: Period) -> list[tuple[str, str, Decimal]]:
-    """(period, item, amount) of the entity's earlier periods of the year, latest versions.
+# The latest version of each of the entity's periods of the year, with its lines (none for an
+# empty statement): the YTD rule's earlier periods and, under the period row's lock, the
+# statement being replaced and its version number, in one round trip.
+_YEAR_LATEST = (
+    "SELECT s.id, s.period, s.version, s.source, s.created_at, s.created_by, l.item, l.amount "
+    "FROM (SELECT DISTINCT ON (period) id, period, version, source, created_at, created_by "
+    "FROM statement WHERE entity = $1 AND period LIKE $2 ORDER BY period, version DESC) s "
+    "LEFT JOIN statement_line l ON l.statement = s.id"
+)
 
-    The same periods as `_earlier_in_year`, in one round trip and without a frame.
-    """
-    rows = await StatementLine.raw(
-        "SELECT s.period, l.item, l.amount FROM ("
-        "SELECT DISTINCT ON (period) id, period FROM statement "
-        "WHERE entity = {} AND period LIKE {} ORDER BY period, version DESC"
-        ") s JOIN statement_line l ON l.statement = s.id",
-        entity_id,
-        f"{period.year}%",
-    )
+
+async def _year_latest(entity_id: UUID, period: Period) -> list[Any]:
+    async with db.connection() as conn:
+        return await conn.fetch(_YEAR_LATEST, entity_id, f"{period.year}%")
+
+
+def _earlier_of(rows: list[Any], period: Period) -> list[tuple[str, str, Decimal]]:
+    """(period, item, amount) of the rows' earlier periods of the year than `period`."""
     earlier: dict[str, bool] = {}
     for r in rows:
         code = r["period"]
@@ -125,7 +131,32 @@ async def _earlier_lines(entity_id: UUID, period: Period) -> list[tuple[str, str
             earlier[code] = (
                 other is not None and other.kind == period.kind and other.end < period.end
             )
-    return [(r["period"], r["item"], r["amount"]) for r in rows if earlier[r["period"]]]
+    return [
+        (r["period"], r["item"], r["amount"])
+        for r in rows
+        if earlier[r["period"]] and r["item"] is not None
+    ]
+
+
+def _latest_of(
+    rows: list[Any], entity_id: UUID, period: str
+) -> tuple[dict[str, Any] | None, dict[str, Decimal]]:
+    """The rows' latest version of `period` (None when it has none) and its items."""
+    mine = [r for r in rows if r["period"] == period]
+    if not mine:
+        return None, {}
+    head = mine[0]
+    columns = ("id", "period", "version", "source", "created_at", "created_by")
+    latest = {"entity": entity_id, **{k: head[k] for k in columns}}
+    return latest, {r["item"]: r["amount"] for r in mine if r["item"] is not None}
+
+
+async def _earlier_lines(entity_id: UUID, period: Period) -> list[tuple[str, str, Decimal]]:
+    """(period, item, amount) of the entity's earlier periods of the year, latest versions.
+
+    The same periods as `_earlier_in_year`, in one round trip and without a frame.
+    """
+    return _earlier_of(await _year_latest(entity_id, period), period)
 
 
 async def check_one(entity_id: UUID, period: Period, items: dict[str, Decimal]) -> list[Finding]:
@@ -134,7 +165,15 @@ async def check_one(entity_id: UUID, period: Period, items: dict[str, Decimal]) 
     A single posting checks ~20 lines: the frame path's per-operation overhead cost ~5 ms
     of CPU per statement, the plain-Python path of the same rules well under 0.1 ms.
     """
-    earlier = await _earlier_lines(entity_id, period)
+    return _check_against(entity_id, period, items, await _earlier_lines(entity_id, period))
+
+
+def _check_against(
+    entity_id: UUID,
+    period: Period,
+    items: dict[str, Decimal],
+    earlier: list[tuple[str, str, Decimal]],
+) -> list[Finding]:
     return [
         Finding(
             entity_id=entity_id,
@@ -169,15 +208,37 @@ async def store_statement(
 ) -> Statement:
     """Write the next version of a statement (left open); the caller holds the transaction."""
     state = await periods.ensure_writable(entity_id, period)
-    rows = await Statement.raw(
-        "SELECT coalesce(max(version), 0) + 1 AS next FROM statement WHERE entity = {} AND period = {}",
-        entity_id,
-        period,
+    async with db.connection() as conn:
+        version = await conn.fetchval(
+            "SELECT coalesce(max(version), 0) + 1 FROM statement WHERE entity = $1 AND period = $2",
+            entity_id,
+            period,
+        )
+    return await _add_version(
+        actor=actor,
+        entity_id=entity_id,
+        period=period,
+        items=items,
+        source=source,
+        version=version,
+        state=state,
     )
-    version = rows[0]["next"]
-    statement_id = uuid4()
+
+
+async def _add_version(
+    *,
+    actor: Actor,
+    entity_id: UUID,
+    period: str,
+    items: dict[str, Decimal],
+    source: str,
+    version: int,
+    state: str,
+) -> Statement:
+    """Insert `version` with its lines, reopen a submitted period, audit it; the period row is
+    already locked by this transaction."""
     statement = Statement(
-        id=statement_id,
+        id=uuid4(),
         entity=entity_id,
         period=period,
         version=version,
@@ -185,13 +246,24 @@ async def store_statement(
         created_at=utc_now(),
         created_by=actor.username,
     )
-    await Statement.insert(statement)
-    if items:
-        await StatementLine.insert(
-            *[
-                StatementLine(statement=statement_id, item=k, amount=v)
-                for k, v in sorted(items.items())
-            ]
+    lines = sorted(items.items())
+    async with db.connection() as conn:
+        # The statement and its lines in one statement: the lines' foreign key is checked at
+        # its end, when the statement row is there.
+        await conn.execute(
+            "WITH s AS (INSERT INTO statement (id, entity, period, version, source, created_at, "
+            "created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)) "
+            "INSERT INTO statement_line (statement, item, amount) "
+            "SELECT $1, item, amount FROM unnest($8::varchar[], $9::numeric[]) AS t(item, amount)",
+            statement.id,
+            entity_id,
+            period,
+            version,
+            source,
+            statement.created_at,
+            statement.created_by,
+            [k for k, _ in lines],
+            [v for _, v in lines],
         )
     if state != "open":  # a change after submission needs submitting again
         await periods.set_state(
@@ -208,7 +280,7 @@ async def store_statement(
         action="statement.submit",
         object_type="statement",
         object_id=f"{entity_id}/{period}/v{version}",
-        after={"source": source, "items": {k: str(v) for k, v in sorted(items.items())}},
+        after={"source": source, "items": {k: str(v) for k, v in lines}},
     )
     return statement
 
@@ -232,8 +304,12 @@ async def file_statement(*, actor: Actor, data: StatementSubmit) -> tuple[Statem
         raise Invalid(f"{len(problems)} item(s) are invalid", errors=problems)
     items = {code: as_stored(amount) for code, amount in data.items.items()}
     async with engine().transaction():
-        await entity_row(data.entity_id)
-        findings = await check_one(data.entity_id, period, items)
+        # The period row first (a missing entity is a 404): locked to the end, before anything
+        # the audit touches, so two identical submissions cannot both add a version and the
+        # year's statements read next are the ones this version follows.
+        state = await periods.lock_period(data.entity_id, data.period)
+        year = await _year_latest(data.entity_id, period)
+        findings = _check_against(data.entity_id, period, items, _earlier_of(year, period))
         if errors := [f for f in findings if f.severity == "error"]:
             raise Invalid(
                 f"the statement fails {len(errors)} validation rule(s); nothing was stored",
@@ -242,22 +318,18 @@ async def file_statement(*, actor: Actor, data: StatementSubmit) -> tuple[Statem
                     for f in errors
                 ],
             )
-        # Under the period row's lock, so two identical submissions cannot both add a version.
-        state = await periods.ensure_writable(data.entity_id, data.period)
-        latest = (
-            await Statement.select()
-            .where(Statement.entity == data.entity_id, Statement.period == data.period)
-            .order_by(Statement.version, ascending=False)
-            .first()
-        )
-        if latest is not None and await _lines(latest["id"]) == items:
+        periods.refuse_unless_writable(data.entity_id, data.period, state)
+        latest, latest_items = _latest_of(year, data.entity_id, data.period)
+        if latest is not None and latest_items == items:
             return _statement_read(Statement(**latest), items, findings, state=state), False
-        stored = await store_statement(
+        stored = await _add_version(
             actor=actor,
             entity_id=data.entity_id,
             period=data.period,
             items=items,
             source="api",
+            version=latest["version"] + 1 if latest is not None else 1,
+            state=state,
         )
     # Answer from what was just checked and stored rather than reading it all back.
     return _statement_read(stored, items, findings, state="open"), True
