@@ -9,8 +9,8 @@ from typing import Any
 import msgspec
 from litestar import Response
 
+from stateasset import db
 from stateasset.core.errors import Conflict, DomainError, FieldProblem, invalid
-from stateasset.core.tables import IdempotencyRecord
 from stateasset.db import engine
 
 REPLAYED_HEADER = "Idempotency-Replayed"
@@ -64,18 +64,19 @@ async def run_once(
         raise invalid(KEY_FIELD, "must be 1 to 200 characters")
     request_hash = hashlib.sha256(msgspec.json.encode(payload)).hexdigest()
     scope_key = f"{actor}|{route}|{key}"
-    async with engine().transaction():
-        inserted = await IdempotencyRecord.raw(
+    async with engine().transaction(), db.connection() as conn:
+        # Raw asyncpg: two statements on every money-moving POST, not worth a query builder.
+        inserted = await conn.fetchval(
             "INSERT INTO idempotency_record (scope_key, request_hash, created_at) "
-            "VALUES ({}, {}, now()) ON CONFLICT (scope_key) DO NOTHING RETURNING id",
+            "VALUES ($1, $2, now()) ON CONFLICT (scope_key) DO NOTHING RETURNING id",
             scope_key,
             request_hash,
         )
-        if not inserted:
-            stored = (
-                await IdempotencyRecord.select()
-                .where(IdempotencyRecord.scope_key == scope_key)
-                .first()
+        if inserted is None:
+            stored = await conn.fetchrow(
+                "SELECT request_hash, status_code, response FROM idempotency_record "
+                "WHERE scope_key = $1",
+                scope_key,
             )
             assert stored is not None  # the conflicting row is committed before we can see it
             if stored["request_hash"] != request_hash:
@@ -93,7 +94,10 @@ async def run_once(
         if isinstance(result, Answer):
             result, status_code = result.body, result.status_code
         body = msgspec.json.encode(result)
-        await IdempotencyRecord.update(
-            {IdempotencyRecord.status_code: status_code, IdempotencyRecord.response: body}
-        ).where(IdempotencyRecord.scope_key == scope_key)
+        await conn.execute(
+            "UPDATE idempotency_record SET status_code = $1, response = $2 WHERE scope_key = $3",
+            status_code,
+            body,
+            scope_key,
+        )
     return Response(content=body, status_code=status_code, media_type="application/json")
