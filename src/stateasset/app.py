@@ -9,14 +9,14 @@ from typing import Any
 
 import msgspec
 import structlog
-from litestar import Litestar, MediaType, Response, get
+from litestar import Litestar, Response, get
 from litestar.config.app import AppConfig
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.security.jwt import JWTAuth, Token
+from litestar.security.jwt import JWTCookieAuth, Token
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
@@ -30,7 +30,9 @@ from stateasset.auth.schemas import Actor
 from stateasset.core.body import ApiRequest
 from stateasset.core.http import EXCEPTION_HANDLERS, RequestIdMiddleware, configure_logging
 from stateasset.ledger.controllers import LEDGER_CONTROLLERS
+from stateasset.ledger.pages import LEDGER_PAGES
 from stateasset.settings import Settings, get_settings, resolve_secrets
+from stateasset.web import shell
 
 log = structlog.get_logger("stateasset.app")
 
@@ -62,24 +64,7 @@ async def ready() -> Response[Health]:
     return Response(Health(status="ready"))
 
 
-@get(
-    "/",
-    operation_id="home",
-    exclude_from_auth=True,
-    opt={"public": True},
-    media_type=MediaType.HTML,
-    include_in_schema=False,
-)
-async def home() -> str:
-    """A landing page pointing people at the reference until the pages arrive."""
-    return (
-        "<!doctype html><meta charset='utf-8'><title>StateAsset 国资营运</title>"
-        "<h1>StateAsset 国有资产营运投资集团</h1>"
-        "<p><a href='/schema/swagger'>API reference (接口文档)</a></p>"
-    )
-
-
-def _configure_auth(settings: Settings) -> JWTAuth[Actor, Token]:
+def _configure_auth(settings: Settings) -> JWTCookieAuth[Actor, Token]:
     async def retrieve_actor(token: Token, _: Any) -> Actor | None:
         try:
             from uuid import UUID
@@ -91,11 +76,15 @@ def _configure_auth(settings: Settings) -> JWTAuth[Actor, Token]:
             structlog.contextvars.bind_contextvars(user=actor.username)
         return actor
 
-    return JWTAuth[Actor, Token](
+    # The API reads the bearer header, the pages the session cookie holding the same token.
+    return JWTCookieAuth[Actor, Token](
         retrieve_user_handler=retrieve_actor,
         token_secret=settings.jwt_secret,
         exclude=[rf"^{p}" for p in PUBLIC_PATH_PREFIXES],
         openapi_security_scheme_name="BearerToken",
+        key=shell.SESSION_COOKIE,
+        samesite="lax",
+        authentication_middleware_class=shell.BearerOrSessionMiddleware,
     )
 
 
@@ -169,8 +158,10 @@ def _route_handlers() -> list[ControllerRouterHandler]:
     return [
         health,
         ready,
-        home,
         swagger_assets,
+        shell.static_router(),
+        shell.ShellController,
+        *LEDGER_PAGES,
         AuthController,
         UserController,
         AuditController,
@@ -209,6 +200,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[open_pool, start_sealer],
         on_shutdown=[stop_sealer, close_pool],
         exception_handlers=EXCEPTION_HANDLERS,
+        template_config=shell.template_config(),
+        csrf_config=shell.csrf_config(settings.jwt_secret),
         request_class=ApiRequest,  # exact numbers; undecodable bodies are 400
         openapi_config=_configure_openapi(),
         state=State(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
-from litestar.security.jwt import Token
 
 from stateasset.auth import service
 from stateasset.auth.guards import requires
@@ -50,13 +48,9 @@ class AuthController(Controller):
             throttle.failed(data.username, client)
             raise BadCredentials("Wrong username or password, or the account is disabled.")
         throttle.succeeded(data.username, client)
-        now = datetime.now(UTC)
-        token = Token(
-            sub=str(actor.id),
-            exp=now + timedelta(minutes=settings.token_minutes),
-            iat=now,
-            extras={"role": actor.role.value},
-        ).encode(secret=settings.jwt_secret, algorithm="HS256")
+        token = service.issue_token(
+            actor, secret=settings.jwt_secret, minutes=settings.token_minutes
+        )
         return TokenResponse(
             access_token=token,
             token_type="bearer",

@@ -1,0 +1,1 @@
+"""Pages for people: the shell (layout, menu, session, CSRF), formatting filters and the table."""

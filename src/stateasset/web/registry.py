@@ -1,0 +1,56 @@
+"""The one list of pages: the menu (in order) and what `make screenshots` photographs.
+
+A new page adds a `MenuEntry` here if it belongs in the menu (shown only to roles holding its
+permission, the same permission its route's guard checks) and a `Shot` for each view worth a
+screenshot. Nothing else needs to know the page exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stateasset.auth.guards import allowed
+from stateasset.auth.roles import Permission
+from stateasset.auth.schemas import Actor
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    label: str
+    path: str
+    permission: Permission
+    icon: str = "•"
+
+
+@dataclass(frozen=True)
+class Shot:
+    """A page to photograph: `docs/screenshots/<name>.png`, signed in as `username`."""
+
+    name: str
+    path: str
+    username: str = "gf"
+
+
+MENU: list[MenuEntry] = [
+    MenuEntry("集团概览", "/", Permission.ledger_read, "⌂"),
+    MenuEntry("主体与股权", "/ledger/entities", Permission.ledger_read, "▦"),
+    MenuEntry("快报", "/ledger/reports", Permission.ledger_statements, "✎"),
+    MenuEntry("期间看板", "/ledger/periods", Permission.ledger_statements, "▤"),
+    MenuEntry("导入", "/ledger/import", Permission.ledger_write, "⇪"),
+    MenuEntry("内部往来", "/ledger/intercompany", Permission.ledger_statements, "⇄"),
+    MenuEntry("合并报表", "/ledger/consolidation", Permission.ledger_statements, "∑"),
+    MenuEntry("审计日志", "/audit", Permission.audit_read, "☰"),
+]
+
+SHOTS: list[Shot] = [
+    Shot("login", "/login", username=""),
+    Shot("overview", "/"),
+    Shot("entities", "/ledger/entities"),
+    Shot("entities-tree-legal", "/ledger/entities?view=tree&hierarchy=legal"),
+    Shot("entities-tree-platform", "/ledger/entities?view=tree&hierarchy=platform"),
+]
+
+
+def menu_for(actor: Actor) -> list[MenuEntry]:
+    """The entries `actor` may open."""
+    return [entry for entry in MENU if allowed(actor, entry.permission)]
