@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import uuid4
 
@@ -34,9 +35,11 @@ async def entity(make_entity: Any) -> str:
     return await make_entity("城建一公司")
 
 
-def _posting_transaction(seen: list[tuple[int, str]]) -> list[str]:
-    """The queries of the transaction that inserted the statement, BEGIN to COMMIT."""
-    at = next(i for i, (_, q) in enumerate(seen) if "INSERT INTO statement" in q.replace('"', ""))
+def _posting_transaction(
+    seen: list[tuple[int, str]], marker: str = "INSERT INTO statement"
+) -> list[str]:
+    """The queries of the transaction whose query holds `marker`, BEGIN to COMMIT."""
+    at = next(i for i, (_, q) in enumerate(seen) if marker in q.replace('"', ""))
     conn = seen[at][0]
     mine = [(i, q) for i, (c, q) in enumerate(seen) if c == conn]
     start = max(i for i, q in mine if i < at and q.startswith("BEGIN"))
@@ -91,3 +94,58 @@ async def test_a_statement_posting_takes_eight_round_trips(
         (1, len(STATEMENTS["S"])),
         (2, len(STATEMENTS["S"])),
     ]
+
+
+async def test_an_intercompany_posting_takes_nine_round_trips_and_audits_its_own_lines(
+    client: AsyncTestClient,
+    admin: dict[str, str],
+    make_entity: Any,
+    queries: list[tuple[int, str]],
+    db: asyncpg.Connection,
+) -> None:
+    a, b, c = [await make_entity(name) for name in ("甲公司", "乙公司", "丙公司")]
+
+    async def post(entity: str, lines: list[tuple[str, str, str]], key: str) -> Any:
+        response = await client.post(
+            "/api/v1/ledger/intercompany/",
+            json={
+                "entity_id": entity,
+                "period": PERIOD,
+                "lines": [{"partner_id": p, "kind": k, "amount": v} for p, k, v in lines],
+            },
+            headers={**admin, "Idempotency-Key": key},
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    # b's side against a: not a's line, so it is neither replaced nor answered by a's posting.
+    await post(b, [(a, "receivable", "5.00")], "ic-b")
+    await post(a, [(c, "receivable", "7.10"), (b, "receivable", "5.00")], "ic-a1")
+    queries.clear()
+    answer = await post(a, [(b, "revenue", "3.00"), (c, "receivable", "8")], "ic-a2")
+    # a's lines, stored and answered in (partner, kind) order, amounts as stored.
+    expected = sorted([(b, "revenue", "3.00"), (c, "receivable", "8.00")])
+    assert [(r["partner_id"], r["kind"], r["amount"]) for r in answer] == expected
+    assert {r["entity_id"] for r in answer} == {a}
+    # BEGIN, the key, the period row, the unknown partners, the old lines deleted (returned for
+    # the audit), the new lines, the audit entry, the answer, COMMIT: nine statements.
+    transaction = _posting_transaction(queries, marker="INSERT INTO intercompany_line")
+    assert len(transaction) == 9, transaction
+    stored = await db.fetch(
+        "SELECT entity::text, partner::text, kind, amount::text FROM intercompany_line "
+        "WHERE period = $1 ORDER BY entity, partner, kind",
+        PERIOD,
+    )
+    assert sorted(tuple(r) for r in stored) == sorted(
+        [(b, a, "receivable", "5.00")] + [(a, *line) for line in expected]
+    )
+    entry = await db.fetchrow(
+        "SELECT before, after FROM audit_log WHERE action = 'intercompany.replace' "
+        "AND object_id = $1 ORDER BY id DESC LIMIT 1",
+        f"{a}/{PERIOD}",
+    )
+    before, after = json.loads(entry["before"]), json.loads(entry["after"])
+    assert sorted((r["partner_id"], r["kind"], r["amount"]) for r in before) == sorted(
+        [(b, "receivable", "5.00"), (c, "receivable", "7.10")]
+    )
+    assert [(r["partner_id"], r["kind"], r["amount"]) for r in after] == expected

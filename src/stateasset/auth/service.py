@@ -16,6 +16,7 @@ import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from stateasset import db
 from stateasset.audit import service as audit_service
 from stateasset.auth.roles import Role, effective_permissions, known_permissions
 from stateasset.auth.schemas import Actor, UserCreate, UserRead, UserUpdate
@@ -158,8 +159,17 @@ def issue_token(actor: Actor, *, secret: str, minutes: int) -> str:
     ).encode(secret=secret, algorithm="HS256")
 
 
+# Read on every authenticated request, so a disabled user or a changed grant counts from the next
+# one: a prepared statement on the pool's connection, not the query builder (which cost ~0.3 ms of
+# CPU a request building its SQL).
+_ACTOR = (
+    "SELECT id, username, role, entity_id, fund_ids, grants FROM app_user WHERE id = $1 AND active"
+)
+
+
 async def get_actor(user_id: UUID) -> Actor | None:
-    row = await User.select().where(User.id == user_id, User.active.eq(True)).first()
+    async with db.connection() as conn:
+        row = await conn.fetchrow(_ACTOR, user_id)
     return to_actor(row) if row else None
 
 

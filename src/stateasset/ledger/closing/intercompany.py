@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from uuid import UUID, uuid4
+from typing import Any
+from uuid import UUID
 
 import polars as pl
 
+from stateasset import db
 from stateasset.audit import service as audit
 from stateasset.auth.schemas import Actor
 from stateasset.core.clock import utc_now
@@ -23,14 +25,22 @@ from stateasset.ledger import ownership
 from stateasset.ledger.closing import periods
 from stateasset.ledger.compute import consolidation as consolidation_calc
 from stateasset.ledger.frames import intercompany_frame
-from stateasset.ledger.schemas import IntercompanyLineRead, IntercompanySubmit, Mismatch
-from stateasset.ledger.service import ensure_visible, entity_row, group_id, visible_entity_ids
-from stateasset.ledger.tables import Entity, IntercompanyLine
+from stateasset.ledger.schemas import (
+    IntercompanyKind,
+    IntercompanyLineRead,
+    IntercompanySubmit,
+    Mismatch,
+)
+from stateasset.ledger.service import ensure_visible, group_id, visible_entity_ids
+from stateasset.ledger.tables import IntercompanyLine
 from stateasset.settings import get_settings
 
 
 async def put_intercompany(*, actor: Actor, data: IntercompanySubmit) -> list[IntercompanyLineRead]:
-    """Replace the entity's intercompany lines for the period with this set."""
+    """Replace the entity's intercompany lines for the period with this set; the set stored.
+
+    The audit entry's before and after are the entity's own lines, the ones replaced.
+    """
     period_of(data.period)
     await ensure_visible(actor, [data.entity_id])
     problems = []
@@ -55,47 +65,49 @@ async def put_intercompany(*, actor: Actor, data: IntercompanySubmit) -> list[In
         seen.add((line.partner_id, line.kind))
     if problems:
         raise Invalid(f"{len(problems)} line(s) are invalid", errors=problems)
+    # Stored and answered in (partner, kind) order, as `list_intercompany` orders them.
+    lines = sorted(data.lines, key=lambda line: (str(line.partner_id), str(line.kind)))
     async with engine().transaction():
-        await entity_row(data.entity_id)
-        partners = {line.partner_id for line in data.lines}
-        known = {
-            r["id"]
-            for r in await Entity.select(Entity.id).where(
-                Entity.id.is_in(list(partners) or [uuid4()])
-            )
-        }
-        if missing := [
-            FieldProblem(
-                field=f"body.lines[{i}].partner_id",
-                reason=f"entity {line.partner_id} does not exist",
-            )
-            for i, line in enumerate(data.lines)
-            if line.partner_id not in known
-        ]:
-            raise Invalid("unknown partner entities", errors=missing)
-        await periods.ensure_writable(data.entity_id, data.period)
-        before = await list_intercompany(actor=actor, period=data.period, entity_id=data.entity_id)
-        await IntercompanyLine.delete().where(
-            IntercompanyLine.entity == data.entity_id, IntercompanyLine.period == data.period
-        )
-        now = utc_now()
-        if data.lines:
-            await IntercompanyLine.insert(
-                *[
-                    IntercompanyLine(
-                        id=uuid4(),
-                        entity=data.entity_id,
-                        partner=line.partner_id,
-                        period=data.period,
-                        kind=line.kind,
-                        amount=as_stored(line.amount),
-                        created_at=now,
-                        created_by=actor.username,
+        # 404 for a missing entity; the 409 of a closed period waits for the 422s below.
+        state = await periods.lock_period(data.entity_id, data.period)
+        async with db.connection() as conn:
+            if lines:
+                unknown = set(
+                    await conn.fetchval(_UNKNOWN_ENTITIES, [line.partner_id for line in lines])
+                )
+                if missing := [
+                    FieldProblem(
+                        field=f"body.lines[{i}].partner_id",
+                        reason=f"entity {line.partner_id} does not exist",
                     )
-                    for line in data.lines
-                ]
+                    for i, line in enumerate(data.lines)
+                    if line.partner_id in unknown
+                ]:
+                    raise Invalid("unknown partner entities", errors=missing)
+            periods.refuse_unless_writable(data.entity_id, data.period, state)
+            replaced = await conn.fetch(_DELETE_LINES, data.entity_id, data.period)
+            if lines:
+                await conn.execute(
+                    _INSERT_LINES,
+                    data.entity_id,
+                    data.period,
+                    utc_now(),
+                    actor.username,
+                    [line.partner_id for line in lines],
+                    [str(line.kind) for line in lines],
+                    [as_stored(line.amount) for line in lines],
+                )
+        before = [_line_read(data.entity_id, data.period, r) for r in replaced]
+        after = [
+            IntercompanyLineRead(
+                entity_id=data.entity_id,
+                partner_id=line.partner_id,
+                period=data.period,
+                kind=line.kind,
+                amount=as_stored(line.amount),
             )
-        after = await list_intercompany(actor=actor, period=data.period, entity_id=data.entity_id)
+            for line in lines
+        ]
         await audit.record(
             actor=actor.username,
             action="intercompany.replace",
@@ -105,6 +117,35 @@ async def put_intercompany(*, actor: Actor, data: IntercompanySubmit) -> list[In
             after=after,
         )
     return after
+
+
+# A posting replaces ~10 lines: plain statements on the transaction's connection, four round
+# trips in all, where the query builder's select-delete-insert-select took seven and most of the
+# request's CPU building SQL.
+_UNKNOWN_ENTITIES = (
+    "SELECT coalesce(array_agg(p), '{}') FROM unnest($1::uuid[]) AS p "
+    "WHERE NOT EXISTS (SELECT 1 FROM entity e WHERE e.id = p)"
+)
+_DELETE_LINES = (
+    "DELETE FROM intercompany_line WHERE entity = $1 AND period = $2 "
+    "RETURNING partner, kind, amount"
+)
+_INSERT_LINES = (
+    "INSERT INTO intercompany_line "
+    "(id, entity, partner, period, kind, amount, created_at, created_by) "
+    "SELECT gen_random_uuid(), $1, partner, $2, kind, amount, $3, $4 "
+    "FROM unnest($5::uuid[], $6::varchar[], $7::numeric[]) AS t(partner, kind, amount)"
+)
+
+
+def _line_read(entity_id: UUID, period: str, row: Any) -> IntercompanyLineRead:
+    return IntercompanyLineRead(
+        entity_id=entity_id,
+        partner_id=row["partner"],
+        period=period,
+        kind=IntercompanyKind(row["kind"]),
+        amount=row["amount"],
+    )
 
 
 async def list_intercompany(
