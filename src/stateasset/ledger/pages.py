@@ -76,7 +76,9 @@ async def _root(actor: Actor) -> UUID | None:
 async def entities_frame(actor: Actor, as_of: date) -> pl.DataFrame:
     """Every entity the actor may see, with its platform and its interest from the actor's root."""
     page_ = await service.list_entities(actor=actor, limit=1_000_000)
+    # Platforms by the short names staff use (城建投), where the actor can see the platform.
     names = await service.entity_names()
+    names.update({e.id: e.short_name or e.name for e in page_.items})
     root = await _root(actor)
     owned = {}
     if root is not None:
