@@ -249,6 +249,35 @@ async def health_ceiling(port: int, clients: int, seconds: float) -> tuple[float
     return len(tally.latencies) / (time.perf_counter() - start), tally
 
 
+async def commit_baseline(url: str, connections: int, seconds: float) -> tuple[float, Tally]:
+    """The raw baseline: bare asyncpg single-row durable commits on the same PostgreSQL.
+
+    No HTTP, no app: what the database and the disk give one committing row at a time on
+    `connections` connections, beside which the app's postings are read.
+    """
+    tally = Tally()
+    setup = await asyncpg.connect(url)
+    await setup.execute("CREATE TABLE IF NOT EXISTS load_baseline (id bigserial, body text)")
+    deadline = time.perf_counter() + seconds
+
+    async def one() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            while time.perf_counter() < deadline:
+                start = time.perf_counter()
+                await conn.execute("INSERT INTO load_baseline (body) VALUES ($1)", "x" * 64)
+                tally.latencies.append(time.perf_counter() - start)
+        finally:
+            await conn.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*[one() for _ in range(connections)])
+    rate = len(tally.latencies) / (time.perf_counter() - start)
+    await setup.execute("DROP TABLE load_baseline")
+    await setup.close()
+    return rate, tally
+
+
 async def postings(
     port: int,
     token: str,
@@ -477,6 +506,10 @@ def run(args: argparse.Namespace, folder: Path) -> int:
         token = msgspec.json.decode(urllib.request.urlopen(login).read())["access_token"]
         uvloop.install()
         ceiling, health = asyncio.run(health_ceiling(port, args.clients, args.health_seconds))
+        baselines = [
+            (n, *asyncio.run(commit_baseline(url, n, args.health_seconds)))
+            for n in sorted({1, args.clients})
+        ]
         profiler = None
         if args.py_spy:
             profiler = subprocess.Popen(
@@ -540,6 +573,13 @@ def run(args: argparse.Namespace, folder: Path) -> int:
         f"{statistics.median(health.latencies) * ms:.1f} | "
         f"{percentile(health.latencies, 0.99) * ms:.1f} |"
     )
+    for connections, commit_rate, commits in baselines:
+        print(
+            f"| raw baseline: asyncpg single-row commits, {connections} connection(s), "
+            f"{args.health_seconds:g} s | {len(commits.latencies):,} | {commit_rate:,.0f} | "
+            f"{statistics.median(commits.latencies) * ms:.1f} | "
+            f"{percentile(commits.latencies, 0.99) * ms:.1f} |"
+        )
     print(
         f"| audited postings ({args.replays:.0%} replays), {args.seconds:g} s | "
         f"{len(tally.latencies):,} | {rate:,.0f} | "
