@@ -161,6 +161,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _serve(args.host, args.port, args.workers)
     elif args.command == "demo":
         asyncio.run(_demo_data())
+        shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+        print(
+            f"demo: open http://{shown}:{args.port}/ and sign in as one of the users above "
+            f"(API reference: http://{shown}:{args.port}/schema/swagger)",
+            flush=True,
+        )
         _serve(args.host, args.port, args.workers)
     elif args.command == "create-user":
         if db.owner_configured():  # a server with only the app's role leaves migrating to the owner
