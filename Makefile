@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PICCOLO_CONF := stateasset.piccolo_conf
 
-.PHONY: demo test lint format bench loadtest migrate migration serve install clean
+.PHONY: demo test lint format bench loadtest screenshots migrate migration serve install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ bench: $(STAMP)
 loadtest: $(STAMP)
 	PYTHONPATH=src $(BIN)/python bench/loadtest.py --seconds $(or $(SECONDS),20) \
 		--clients $(or $(CLIENTS),50) --workers $(or $(WORKERS),1)
+
+## A 1366×768 PNG of every page in web/registry.py's SHOTS, over the demo group, into docs/screenshots/
+screenshots: $(STAMP)
+	PYTHONPATH=src $(BIN)/python scripts/screenshots.py
 
 migrate: $(STAMP)
 	$(BIN)/stateasset migrate

@@ -8,6 +8,7 @@ import asyncpg
 from conftest import Login
 from litestar.testing import AsyncTestClient
 
+from stateasset.ledger.credit_code import check_character
 from stateasset.web.shell import CSRF_COOKIE, SESSION_COOKIE
 
 
@@ -89,3 +90,50 @@ async def test_the_api_ignores_the_session_cookie(client: AsyncTestClient, login
     assert (await client.get("/")).status_code == 200
     # the cookie is sent, but the API wants the bearer header, so CSRF cannot reach it
     assert (await client.get("/api/v1/auth/me")).status_code == 401
+
+
+async def test_a_bad_name_shows_beside_its_field_and_changes_nothing(
+    client: AsyncTestClient, login_as: Login
+) -> None:
+    admin = await login_as("admin", username="admin-rename")
+    code = "91350181000000001"
+    created = await client.post(
+        "/api/v1/ledger/entities/",
+        headers=admin,
+        json={
+            "credit_code": code + check_character(code),
+            "name": "福清市示例有限公司",
+            "kind": "subsidiary",
+        },
+    )
+    assert created.status_code == 201, created.text
+    url = f"/ledger/entities/{created.json()['id']}"
+    assert (
+        await _sign_in(client, "admin-rename", "correct horse battery staple")
+    ).status_code == 303
+    token = await _csrf(client)
+
+    refused = await client.post(
+        url, data={"name": "", "short_name": "示例", "_csrf_token": token}, follow_redirects=False
+    )
+    assert refused.status_code == 422
+    # the API's problem (field body.name, msgspec's reason) beside the name input
+    field = re.search(r'<label class="field has-problem">名称.*?</label>', refused.text, re.S)
+    assert field is not None
+    assert 'aria-invalid="true"' in field.group(0)
+    assert "Expected `str` of length &gt;= 1" in field.group(0)
+    assert "示例" in refused.text  # what was typed stays in the form
+    assert (
+        await client.get(f"/api/v1/ledger/entities/{created.json()['id']}", headers=admin)
+    ).json()["name"] == "福清市示例有限公司"
+
+    saved = await client.post(
+        url,
+        data={"name": "福清市示例发展有限公司", "short_name": "示例", "_csrf_token": token},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303 and saved.headers["location"] == url
+    after = (
+        await client.get(f"/api/v1/ledger/entities/{created.json()['id']}", headers=admin)
+    ).json()
+    assert (after["name"], after["short_name"]) == ("福清市示例发展有限公司", "示例")

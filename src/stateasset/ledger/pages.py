@@ -8,21 +8,23 @@ table component (`web.table`); an htmx request gets only the table back.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import polars as pl
-from litestar import Request, Response, get
+from litestar import Request, Response, get, post
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import PermissionDeniedException
-from litestar.params import FromPath, FromQuery
-from litestar.response import Template
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Template
 
 from stateasset.auth.guards import allowed, requires
 from stateasset.auth.roles import Permission
 from stateasset.auth.schemas import Actor
-from stateasset.core.errors import NotFound
+from stateasset.core.errors import DomainError, NotFound
 from stateasset.ledger import service
-from stateasset.ledger.schemas import ConsolidationMethod, TreeNode
+from stateasset.ledger.schemas import ConsolidationMethod, EntityUpdate, TreeNode
+from stateasset.web.forms import decode, problems_by_field
 from stateasset.web.shell import PageController, is_htmx, page
 from stateasset.web.table import Column, Table
 
@@ -33,6 +35,7 @@ METHOD_LABELS = {
     ConsolidationMethod.equity: "权益法",
     ConsolidationMethod.none: "不合并",
 }
+STATUS_LABELS = {"active": "存续", "dormant": "停业", "deregistered": "注销"}
 HIERARCHIES = {"legal": "法人层级", "platform": "五大投平台", "segment": "业务板块"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -171,6 +174,37 @@ class EntityPages(PageController):
     @get("/{entity_id:uuid}")
     async def entity(self, request: Reader, entity_id: FromPath[UUID]) -> Template:
         """One entity: its facts and its stakes, held and holding, over time."""
+        return await self._entity_page(request, entity_id)
+
+    @post("/{entity_id:uuid}", guards=[requires(Permission.ledger_approve)], status_code=303)
+    async def rename(
+        self,
+        request: Reader,
+        entity_id: FromPath[UUID],
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        """Change an entity's names through the API's service; problems show beside the fields."""
+        form = {k: (data.get(k) or "").strip() for k in ("name", "short_name")}
+        try:
+            change = decode(form, EntityUpdate)
+            await service.update_entity(actor=request.user, entity_id=entity_id, data=change)
+        except DomainError as exc:
+            if isinstance(exc, NotFound):
+                raise
+            return await self._entity_page(
+                request, entity_id, form=form, problems=problems_by_field(exc), problem=exc
+            )
+        return Redirect(f"/ledger/entities/{entity_id}", status_code=303)
+
+    async def _entity_page(
+        self,
+        request: Reader,
+        entity_id: UUID,
+        *,
+        form: dict[str, str] | None = None,
+        problems: dict[str, str] | None = None,
+        problem: DomainError | None = None,
+    ) -> Template:
         try:
             entity = await service.get_entity(actor=request.user, entity_id=entity_id)
         except NotFound as exc:
@@ -188,7 +222,12 @@ class EntityPages(PageController):
             held_by=[s for s in stakes if s.held_id == entity_id],
             holds=[s for s in stakes if s.holder_id == entity_id],
             names=names,
+            status_label=STATUS_LABELS.get(entity.status, entity.status),
             can_edit=allowed(request.user, Permission.ledger_approve),
+            form=form or {"name": entity.name, "short_name": entity.short_name},
+            problems=problems or {},
+            problem=problem,
+            status_code=problem.status if problem else 200,
         )
 
 

@@ -24,11 +24,15 @@ class MenuEntry:
 
 @dataclass(frozen=True)
 class Shot:
-    """A page to photograph: `docs/screenshots/<name>.png`, signed in as `username`."""
+    """A page to photograph: `docs/screenshots/<name>.png`, signed in as `username`.
+
+    `follow` names a link to click on `path` first, for pages whose address holds an id.
+    """
 
     name: str
     path: str
     username: str = "gf"
+    follow: str | None = None
 
 
 MENU: list[MenuEntry] = [
@@ -48,6 +52,8 @@ SHOTS: list[Shot] = [
     Shot("entities", "/ledger/entities"),
     Shot("entities-tree-legal", "/ledger/entities?view=tree&hierarchy=legal"),
     Shot("entities-tree-platform", "/ledger/entities?view=tree&hierarchy=platform"),
+    Shot("entity", "/ledger/entities", follow="福清市城市建设投资集团有限公司"),
+    Shot("entities-scoped", "/ledger/entities", username="ef_chengjian"),
 ]
 
 
