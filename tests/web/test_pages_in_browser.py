@@ -67,6 +67,12 @@ def test_the_board_sees_no_edit_control(signed_in: SignedIn, demo_server: str) -
     page.get_by_role("link", name="福清市城市建设投资集团有限公司").click()
     page.wait_for_selector("h1:has-text('福清市城市建设投资集团有限公司')")
     assert page.locator("main form[method=post]").count() == 0
+    # its statements, newest first, each a link to that period's 快报 (2025-Q1 … 2026-Q3)
+    filed = page.locator("p.periods a")
+    assert filed.count() == 7
+    assert filed.first.inner_text() == "2026年第3季度"
+    assert filed.last.inner_text() == "2025年第1季度"
+    assert filed.first.get_attribute("href").endswith("/2026-Q3")
     assert page.locator("main input:not([type=search]), main textarea").count() == 0
 
 

@@ -23,6 +23,7 @@ from stateasset.auth.roles import Permission
 from stateasset.auth.schemas import Actor
 from stateasset.core.errors import DomainError, NotFound
 from stateasset.ledger import service
+from stateasset.ledger.closing import statements
 from stateasset.ledger.schemas import ConsolidationMethod, EntityUpdate, TreeNode
 from stateasset.web.forms import decode, problems_by_field
 from stateasset.web.shell import PageController, is_htmx, page
@@ -213,6 +214,12 @@ class EntityPages(PageController):
             # Outside one's scope and not existing look the same: no access.
             raise PermissionDeniedException("outside the user's scope") from exc
         stakes = await service.list_stakes(actor=request.user, entity_id=entity_id, as_of=None)
+        # Statements are `ledger:statements`; a fund manager reads the entity without them.
+        filed = (
+            await statements.entity_periods(actor=request.user, entity_id=entity_id)
+            if allowed(request.user, Permission.ledger_statements)
+            else None
+        )
         names = await service.entity_names()
         return page(
             "ledger/entity.html",
@@ -222,6 +229,7 @@ class EntityPages(PageController):
             held_by=[s for s in stakes if s.held_id == entity_id],
             holds=[s for s in stakes if s.holder_id == entity_id],
             names=names,
+            filed=filed,
             status_label=STATUS_LABELS.get(entity.status, entity.status),
             can_edit=allowed(request.user, Permission.ledger_approve),
             form=form or {"name": entity.name, "short_name": entity.short_name},

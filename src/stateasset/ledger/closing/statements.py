@@ -371,3 +371,14 @@ def _statement_read(
         ],
         findings=findings,
     )
+
+
+async def entity_periods(*, actor: Actor, entity_id: UUID) -> list[dict[str, Any]]:
+    """The periods `entity_id` filed a statement for, newest first, with the latest version of each."""
+    await ensure_visible(actor, [entity_id])
+    rows = await Statement.raw(
+        "SELECT period, max(version) AS version, max(created_at) AS filed_at "
+        "FROM statement WHERE entity = {} GROUP BY period",
+        entity_id,
+    )
+    return sorted(rows, key=lambda r: parse_period(r["period"]).sort_key, reverse=True)
