@@ -99,6 +99,12 @@ async def test_5000_rows_with_three_bad_cells_then_the_corrected_file(
     body = problem(upload)
     located = [(e["sheet"], e["row"], e["column"][0]) for e in body["import_errors"]]
     assert located == [("数据", 101, "C"), ("数据", 2501, "E"), ("数据", 4999, "E")]
+    # each names the item on its row, as written in the file
+    assert [e["item"] for e in body["import_errors"]] == [
+        "cashh",
+        "depreciation",
+        "employees_avg",
+    ]
     assert "nothing was imported" in body["detail"]
     assert await db.fetchval("SELECT count(*) FROM statement") == 0
     assert await db.fetchval("SELECT count(*) FROM audit_log WHERE action LIKE 'statement%'") == 0
@@ -111,6 +117,8 @@ async def test_5000_rows_with_three_bad_cells_then_the_corrected_file(
     assert good.status_code == 201, good.text
     report = good.json()
     assert (report["imported"], report["statements"], report["rows"]) == (True, 250, 5000)
+    assert len(report["stored"]) == 250
+    assert {(s["period"], s["version"]) for s in report["stored"]} == {(PERIOD, 1)}
     assert await db.fetchval("SELECT count(*) FROM statement_line") == 5000
     expected = sum(_items(n)["cash"] for n in range(ENTITIES))
     assert (
@@ -136,6 +144,8 @@ async def test_rule_failures_in_an_upload_block_it_whole(
     assert upload.status_code == 422
     fields = {e["field"] for e in problem(upload)["errors"]}
     assert f"file.{credit_code(1)}.{PERIOD}.total_assets" in fields
+    rules = {(r["item"], r["rule"]) for r in problem(upload)["rule_errors"]}
+    assert ("total_assets", "balance") in rules
     assert await db.fetchval("SELECT count(*) FROM statement") == 0
 
 

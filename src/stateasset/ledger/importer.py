@@ -98,7 +98,8 @@ _UNIT_SUFFIX = re.compile(r"[(（][^)）]*[)）]$")  # 金额（元） → 金�
 class UploadError:
     """One problem in an upload, located as Excel shows it: sheet, row, column letter, header.
 
-    `row`/`column`/`header` are None for problems with a whole file or sheet.
+    `row`/`column`/`header` are None for problems with a whole file or sheet; `item` is the item
+    code written on the problem's row, when it has one, so staff find the line by its name too.
     """
 
     sheet: str
@@ -106,6 +107,7 @@ class UploadError:
     column: str | None
     header: str | None
     reason: str
+    item: str | None = None
 
     def __str__(self) -> str:
         where = self.sheet
@@ -556,12 +558,18 @@ class _Parser:
     unsaved: set[tuple[str, int | None, int | None]] = field(default_factory=set)
 
     def error(
-        self, sheet: str, row: int | None, col: int | None, header: str | None, why: str
+        self,
+        sheet: str,
+        row: int | None,
+        col: int | None,
+        header: str | None,
+        why: str,
+        item: object = None,
     ) -> None:
         if (sheet, row, col) in self.unsaved:
             return  # the cell is already reported as a formula without a value
         letter = None if col is None else get_column_letter(col)
-        self.errors.append(UploadError(sheet, row, letter, header, why))
+        self.errors.append(UploadError(sheet, row, letter, header, why, _text(item)))
 
     def unsaved_formulas(self, sheet: str, cells: list[_Unsaved]) -> None:
         """Report formula cells with no saved result: read as blanks, they would vanish."""
@@ -599,7 +607,11 @@ class _Parser:
             return None, f"统一社会信用代码无效 invalid credit code {text!r}: {problem}"
         entity_id = self.known_entities.get(code)
         if entity_id is None:
-            return None, f"统一社会信用代码未登记 unknown credit code {code} (not a known entity)"
+            # Outside the uploader's scope reads the same as unregistered: existence not revealed.
+            return None, (
+                f"统一社会信用代码未登记或不在您的填报范围内 unknown credit code {code} "
+                "(not an entity you may report for)"
+            )
         return entity_id, code
 
     def period(self, value: object) -> tuple[str | None, str | None]:
@@ -629,6 +641,7 @@ class _Parser:
                 item_header,
                 f"重复项目 duplicate: {item} for {entity[1]} {period} already given at "
                 f"{self.seen[key]}",
+                item,
             )
             return
         self.seen[key] = f"{sheet}!{get_column_letter(item_col)}{row}"
@@ -694,9 +707,9 @@ class _Parser:
                 continue  # blank line (a label alone in B is not data)
             item, item_reason = self.item(item_value)
             if item_reason:
-                self.error(name, row_no, 1, ITEM_HEADER, item_reason)
+                self.error(name, row_no, 1, ITEM_HEADER, item_reason, item_value)
             if amount_reason:
-                self.error(name, row_no, 3, AMOUNT_HEADER, amount_reason)
+                self.error(name, row_no, 3, AMOUNT_HEADER, amount_reason, item_value)
             elif amount is None:
                 continue  # an empty amount means "not reported" in this layout
             self.add_row((name, row_no, 1, ITEM_HEADER), entity, period, item, amount)
@@ -731,23 +744,26 @@ class _Parser:
             values = grid.rows[row_no - 1]
             if all(_text(values[c - 1]) is None for c in used if c <= len(values)):
                 continue
+            item_value = grid.cell(row_no, c_item)
             entity_id, code_or_reason = self.credit_code(grid.cell(row_no, c_code))
             entity = None
             if entity_id is None:
-                self.error(name, row_no, c_code, CREDIT_CODE_HEADER, code_or_reason or "")
+                self.error(
+                    name, row_no, c_code, CREDIT_CODE_HEADER, code_or_reason or "", item_value
+                )
             else:
                 entity = (entity_id, code_or_reason or "")
             period, reason = self.period(grid.cell(row_no, c_period))
             if reason:
-                self.error(name, row_no, c_period, PERIOD_HEADER, reason)
-            item, reason = self.item(grid.cell(row_no, c_item))
+                self.error(name, row_no, c_period, PERIOD_HEADER, reason, item_value)
+            item, reason = self.item(item_value)
             if reason:
-                self.error(name, row_no, c_item, ITEM_HEADER, reason)
+                self.error(name, row_no, c_item, ITEM_HEADER, reason, item_value)
             amount, reason = parse_amount(grid.cell(row_no, c_amount))
             if amount is None and reason is None:
                 reason = "金额为空 amount is missing"
             if reason:
-                self.error(name, row_no, c_amount, AMOUNT_HEADER, reason)
+                self.error(name, row_no, c_amount, AMOUNT_HEADER, reason, item_value)
             self.add_row((name, row_no, c_item, ITEM_HEADER), entity, period, item, amount)
 
 

@@ -437,6 +437,15 @@ class ImportProblem(msgspec.Struct, frozen=True, kw_only=True):
     row: int
     column: str
     reason: str
+    item: str | None = None  # the item code on the problem's row, when it has one
+
+
+class StoredStatement(msgspec.Struct, frozen=True, kw_only=True):
+    """One statement version an upload stored."""
+
+    entity_id: UUID
+    period: str
+    version: int
 
 
 class ImportReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -447,6 +456,7 @@ class ImportReport(msgspec.Struct, frozen=True, kw_only=True):
     rows: int
     errors: list[ImportProblem]
     warnings: list[Finding]
+    stored: list[StoredStatement] = []
 
 
 class CatalogueItem(msgspec.Struct, frozen=True, kw_only=True):

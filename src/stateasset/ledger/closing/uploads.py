@@ -21,7 +21,13 @@ from stateasset.core.periods import parse_period, period_of
 from stateasset.db import engine
 from stateasset.ledger import importer
 from stateasset.ledger.closing import statements
-from stateasset.ledger.schemas import EntityKind, Finding, ImportProblem, ImportReport
+from stateasset.ledger.schemas import (
+    EntityKind,
+    Finding,
+    ImportProblem,
+    ImportReport,
+    StoredStatement,
+)
 from stateasset.ledger.service import visible_entity_ids
 from stateasset.ledger.tables import Entity
 from stateasset.settings import get_settings
@@ -93,6 +99,7 @@ async def import_statements(*, actor: Actor, data: bytes, filename: str) -> Impo
                 row=e.row or 0,
                 column=f"{e.column or ''}{f' ({e.header})' if e.header else ''}",
                 reason=e.reason,
+                item=e.item,
             )
             for e in parsed.errors
         ]
@@ -123,23 +130,35 @@ async def import_statements(*, actor: Actor, data: bytes, filename: str) -> Impo
                 )
                 for f in errors
             ],
+            extra={"rule_errors": [msgspec.to_builtins(f) for f in errors]},
         )
-    stored = 0
+    stored: list[StoredStatement] = []
     async with engine().transaction():
         for (entity_id, period_code), frame in rows.sort("entity_id", "period", "item").group_by(
             ["entity_id", "period"], maintain_order=True
         ):
             items = dict(zip(frame["item"].to_list(), frame["amount"].to_list(), strict=True))
-            await statements.store_statement(
+            statement = await statements.store_statement(
                 actor=actor,
                 entity_id=UUID(str(entity_id)),
                 period=str(period_code),
                 items=items,
                 source="import",
             )
-            stored += 1
+            stored.append(
+                StoredStatement(
+                    entity_id=statement.entity,  # type: ignore[arg-type]
+                    period=statement.period,
+                    version=statement.version,
+                )
+            )
     return ImportReport(
-        imported=True, statements=stored, rows=rows.height, errors=[], warnings=findings
+        imported=True,
+        statements=len(stored),
+        rows=rows.height,
+        errors=[],
+        warnings=findings,
+        stored=stored,
     )
 
 
