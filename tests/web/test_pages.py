@@ -137,3 +137,27 @@ async def test_a_bad_name_shows_beside_its_field_and_changes_nothing(
         await client.get(f"/api/v1/ledger/entities/{created.json()['id']}", headers=admin)
     ).json()
     assert (after["name"], after["short_name"]) == ("福清市示例发展有限公司", "示例")
+
+
+async def test_over_https_the_session_cookie_is_secure(
+    client: AsyncTestClient, login_as: Login
+) -> None:
+    await login_as("auditor", username="auditor-https")
+    client.base_url = "https://testserver.local"  # the request arrives over https
+    response = await _sign_in(client, "auditor-https", "correct horse battery staple")
+    assert response.status_code == 303
+    cookie = next(
+        h for h in response.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE)
+    )
+    flags = {f.strip().lower() for f in cookie.split(";")}
+    assert {"secure", "httponly", "samesite=lax"} <= flags
+
+
+async def test_an_htmx_request_without_a_session_is_sent_to_sign_in(
+    client: AsyncTestClient,
+) -> None:
+    response = await client.get(
+        "/ledger/entities?page=2", headers={"HX-Request": "true"}, follow_redirects=False
+    )
+    assert response.status_code == 401
+    assert response.headers["hx-redirect"] == "/login?next=/ledger/entities%3Fpage%3D2"
