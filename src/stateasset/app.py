@@ -22,6 +22,7 @@ from litestar.types import ControllerRouterHandler
 
 from stateasset import __version__, db
 from stateasset.audit.controllers import AuditController
+from stateasset.audit.pages import AUDIT_PAGES
 from stateasset.audit.sealer import Sealer
 from stateasset.auth import service as auth_service
 from stateasset.auth.controllers import AuthController, UserController
@@ -31,6 +32,7 @@ from stateasset.core.body import ApiRequest
 from stateasset.core.http import EXCEPTION_HANDLERS, RequestIdMiddleware, configure_logging
 from stateasset.ledger.controllers import LEDGER_CONTROLLERS
 from stateasset.ledger.pages import LEDGER_PAGES
+from stateasset.ledger.report_pages import REPORT_PAGES
 from stateasset.settings import Settings, get_settings, resolve_secrets
 from stateasset.web import shell
 
@@ -162,9 +164,11 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         shell.static_router(),
         shell.ShellController,
         *LEDGER_PAGES,
+        *REPORT_PAGES,
         AuthController,
         UserController,
         AuditController,
+        *AUDIT_PAGES,
         *LEDGER_CONTROLLERS,
     ]
 

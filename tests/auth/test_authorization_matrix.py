@@ -73,6 +73,20 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/ledger/entities"): EVERYONE,
     ("GET", "/ledger/entities/export.xlsx"): EVERYONE,
     ("GET", "/ledger/entities/{entity_id:uuid}"): EVERYONE,
+    ("GET", "/ledger/consolidation"): STATEMENT_READERS,
+    ("GET", "/ledger/consolidation/{period:str}/{node:str}"): STATEMENT_READERS,
+    ("GET", "/ledger/consolidation/{period:str}/{node:str}/eliminations"): STATEMENT_READERS,
+    ("GET", "/ledger/consolidation/{period:str}/{node:str}/nci"): STATEMENT_READERS,
+    ("GET", "/ledger/consolidation/{period:str}/{node:str}/items/{item:str}"): STATEMENT_READERS,
+    (
+        "GET",
+        "/ledger/consolidation/{period:str}/{node:str}/items/{item:str}/export.xlsx",
+    ): STATEMENT_READERS,
+    ("GET", "/ledger/consolidation/{period:str}/{node:str}/export/{tab:str}"): STATEMENT_READERS,
+    ("GET", "/ledger/consolidation/{period:str}/{node:str}/report.xlsx"): STATEMENT_READERS,
+    ("GET", "/audit"): AUDIT_READERS,
+    ("GET", "/audit/export.xlsx"): AUDIT_READERS,
+    ("GET", "/audit/{entry_id:int}"): AUDIT_READERS,
     ("POST", "/ledger/entities/{entity_id:uuid}"): LEDGER_APPROVERS,
 }
 
@@ -115,7 +129,7 @@ def _url(route: HTTPRoute) -> str:
 
     def value(match: re.Match[str]) -> str:
         kind = route.path_parameters[match.group(1)].type
-        return str(uuid4()) if kind is UUID else PERIOD
+        return str(uuid4()) if kind is UUID else "1" if kind is int else PERIOD
 
     return re.sub(r"\{(\w+):\w+\}", value, route.path)
 

@@ -32,6 +32,7 @@ import structlog
 
 from stateasset import db
 from stateasset.audit.schemas import AuditRecord, ChainReport
+from stateasset.core.errors import NotFound
 from stateasset.core.http import request_id_var
 from stateasset.core.schemas import Page
 from stateasset.settings import get_settings
@@ -432,3 +433,16 @@ async def list_entries(
         )
         total = await conn.fetchval(f"SELECT count(*) FROM audit_log e WHERE {condition}", *args)
     return Page(items=_records(rows), total=total, limit=limit, offset=offset)
+
+
+async def get_entry(entry_id: int) -> AuditRecord:
+    """One entry with its link once sealed; NotFound when no entry has that id."""
+    async with db.connection() as conn:
+        rows = await conn.fetch(
+            f"SELECT {_ENTRY_COLUMNS}, s.seq, s.prev_hash, s.hash FROM audit_log e "
+            "LEFT JOIN audit_seal s ON s.entry = e.id WHERE e.id = $1",
+            entry_id,
+        )
+    if not rows:
+        raise NotFound(f"no audit entry {entry_id}")
+    return _records(rows)[0]

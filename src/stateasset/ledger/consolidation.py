@@ -349,6 +349,27 @@ async def consolidation_body(
     return _splice({"source": ResultSource.computed.value}, {})[:-1] + b"," + body[1:]
 
 
+async def member_lines(*, actor: Actor, node: str, period: str) -> pl.DataFrame:
+    """Every consolidated member's statement lines the node's report sums, with the version used.
+
+    entity_id, version, state, item, amount, by entity then item: the drill-down from a report
+    item to the members' amounts and the statement versions they came from, read through the
+    same node, members and latest versions as `consolidation_body`.
+    """
+    parsed = period_of(period, "query.period")
+    resolved = await _node(node, parsed.end)
+    await ensure_visible(actor, [resolved.root])
+    members = pl.DataFrame({"entity_id": resolved.consolidated}, schema={"entity_id": pl.String})
+    versions = await statement_versions_frame(period)
+    used = members.join(versions, on="entity_id").sort("entity_id")
+    lines = await _statements(used)
+    return (
+        lines.join(used.select("entity_id", "version", "state"), on="entity_id")
+        .select("entity_id", "version", "state", "item", "amount")
+        .sort("entity_id", "item")
+    )
+
+
 async def forget_stored(period: str) -> None:
     """Drop the stored results of `period`: a reopen may change its lines and states."""
     await ConsolidationResult.delete().where(ConsolidationResult.period == period)

@@ -14,6 +14,12 @@ link or a refresh shows the same rows. Header clicks, the filter form and the pa
 URL with htmx, and the page handler answers an htmx request with only the table (`_table.html`),
 which htmx swaps in place and pushes to the address bar; without JavaScript the links still work.
 Kinds: text, money (Decimal, in 元, negatives red), ratio (percent), date, link (text with `link`).
+
+A listing its service pages in SQL (the audit log) uses the same component on one page of rows:
+`page, size = table.paging(query)`, ask the service for that slice, then
+`table.paged(frame, total, query)`; its `fields` (text or date inputs, kept as `f_<key>` in the
+URL like the select filters) go to the service as its filters, and the headers do not sort, as
+the order is the service's.
 The export writes the same filtered and sorted rows, every page, through xlsxwriter with strings
 written as strings (a cell starting with `=` stays text).
 """
@@ -53,6 +59,15 @@ class Column:
     choices: bool = False
 
 
+@dataclass(frozen=True)
+class Field:
+    """A filter input in the table's form, `f_<key>` in the URL, that the page hands its service."""
+
+    key: str
+    label: str
+    type: Literal["text", "date"] = "text"
+
+
 @dataclass
 class TableView:
     """What `_table.html` renders: this page's rows and the state to rebuild every link."""
@@ -68,6 +83,7 @@ class TableView:
     desc: bool
     filters: dict[str, str]
     options: dict[str, list[str]] = field(default_factory=dict)
+    sortable: bool = True
 
     @property
     def columns(self) -> Sequence[Column]:
@@ -132,6 +148,7 @@ class Table:
     search: Sequence[str] = ()
     page_size: int = 50
     default_sort: str | None = None
+    fields: Sequence[Field] = ()
 
     def _state(self, query: Mapping[str, str]) -> tuple[str, str | None, bool, dict[str, str]]:
         keys = {c.key for c in self.columns}
@@ -144,6 +161,9 @@ class Table:
             for c in self.columns
             if c.choices and (value := query.get(f"f_{c.key}") or "")
         }
+        for f in self.fields:
+            if value := (query.get(f"f_{f.key}") or "").strip()[:200]:
+                filters[f.key] = value
         return q, sort, desc, filters
 
     def rows(self, frame: pl.DataFrame, query: Mapping[str, str]) -> pl.DataFrame:
@@ -158,6 +178,8 @@ class Table:
                 ).fill_null(False)
             )
         for key, value in filters.items():
+            if key in {f.key for f in self.fields}:
+                continue  # the service's filter, applied before the frame was made
             frame = frame.filter(pl.col(key).cast(pl.String) == value)
         if sort:
             # A stable sort on top of the frame's own order keeps ties where the service put them.
@@ -168,8 +190,7 @@ class Table:
         """This page of the matching rows, with the select filters' options from the whole frame."""
         q, sort, desc, filters = self._state(query)
         matching = self.rows(frame, query)
-        size = _int(query.get("size"), self.page_size)
-        size = size if size in PAGE_SIZES or size == self.page_size else self.page_size
+        size = self._size(query)
         pages = max(1, math.ceil(matching.height / size))
         page = min(max(1, _int(query.get("page"), 1)), pages)
         options = {
@@ -189,6 +210,32 @@ class Table:
             desc=desc,
             filters=filters,
             options=options,
+        )
+
+    def _size(self, query: Mapping[str, str]) -> int:
+        size = _int(query.get("size"), self.page_size)
+        return size if size in PAGE_SIZES or size == self.page_size else self.page_size
+
+    def paging(self, query: Mapping[str, str]) -> tuple[int, int]:
+        """The page number and size the query asks for, for a service that pages in SQL."""
+        return max(1, _int(query.get("page"), 1)), self._size(query)
+
+    def paged(self, rows: pl.DataFrame, total: int, query: Mapping[str, str]) -> TableView:
+        """A view of one page of rows its service already filtered, ordered and sliced."""
+        q, _, _, filters = self._state(query)
+        page, size = self.paging(query)
+        return TableView(
+            table=self,
+            rows=rows.to_dicts(),
+            total=total,
+            page=page,
+            pages=max(1, math.ceil(total / size)),
+            size=size,
+            q=q,
+            sort=None,
+            desc=False,
+            filters=filters,
+            sortable=False,
         )
 
     def xlsx(self, frame: pl.DataFrame, query: Mapping[str, str], title: str) -> bytes:
