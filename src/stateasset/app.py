@@ -30,6 +30,7 @@ from stateasset.auth.guards import route_permission
 from stateasset.auth.schemas import Actor
 from stateasset.core.body import ApiRequest
 from stateasset.core.http import EXCEPTION_HANDLERS, RequestIdMiddleware, configure_logging
+from stateasset.ledger.assets.controllers import ASSET_CONTROLLERS
 from stateasset.ledger.controllers import LEDGER_CONTROLLERS
 from stateasset.ledger.pages import LEDGER_PAGES
 from stateasset.ledger.report_pages import REPORT_PAGES
@@ -170,6 +171,7 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         AuditController,
         *AUDIT_PAGES,
         *LEDGER_CONTROLLERS,
+        *ASSET_CONTROLLERS,
     ]
 
 

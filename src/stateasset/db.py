@@ -105,6 +105,8 @@ APP_ROLE = "stateasset_app"
 
 APPEND_ONLY_PREFIX = "audit_"
 """Tables whose names start with this (the audit log and its seals) are read and appended only."""
+APPEND_ONLY_TABLES = frozenset({"asset_event"})
+"""Other tables the app may only read and append to: the asset register's events."""
 
 
 def owner_configured() -> bool:
@@ -321,7 +323,7 @@ async def grant_app_role(conn: asyncpg.Connection, app_url: str) -> str:
         statements.append(f"REVOKE ALL ON TABLE {name} FROM {quoted}")
         if table == "migration":
             statements.append(f"GRANT SELECT ON TABLE {name} TO {quoted}")
-        elif table.startswith(APPEND_ONLY_PREFIX):
+        elif table.startswith(APPEND_ONLY_PREFIX) or table in APPEND_ONLY_TABLES:
             statements.append(f"GRANT SELECT, INSERT ON TABLE {name} TO {quoted}")
         else:
             statements.append(f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {name} TO {quoted}")

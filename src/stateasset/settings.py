@@ -51,6 +51,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     audit_key: str = ""  # the audit chain's HMAC key; unset: generated in <data_dir>/audit.key
     audit_anchor_file: Path | None = None  # chain checkpoints; unset: <data_dir>/audit.anchors
     audit_anchor_seconds: float = 10.0  # a checkpoint at least this often while entries are sealed
+    # 有效资产: an operating asset earning more than its category's threshold (yuan) over the
+    # trailing 12 months; "buildings=50000,vehicles=1000", a category not named has 0.
+    asset_income_thresholds: str = ""
 
     @property
     def production(self) -> bool:

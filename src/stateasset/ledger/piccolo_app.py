@@ -1,5 +1,13 @@
 from piccolo.conf.apps import AppConfig
 
+from stateasset.ledger.assets.tables import (
+    AssetCampaign,
+    AssetCard,
+    AssetCount,
+    AssetEvent,
+    AssetTransfer,
+    AssetTransferItem,
+)
 from stateasset.ledger.tables import (
     ConsolidationResult,
     ControlOverride,
@@ -26,6 +34,12 @@ APP_CONFIG = AppConfig(
         IntercompanyLine,
         OwnershipVersion,
         ConsolidationResult,
+        AssetCard,
+        AssetTransfer,
+        AssetTransferItem,
+        AssetEvent,
+        AssetCampaign,
+        AssetCount,
     ],
     migration_dependencies=[],
     commands=[],
