@@ -34,6 +34,7 @@ from stateasset.ledger.assets.controllers import ASSET_CONTROLLERS
 from stateasset.ledger.controllers import LEDGER_CONTROLLERS
 from stateasset.ledger.pages import LEDGER_PAGES
 from stateasset.ledger.report_pages import REPORT_PAGES
+from stateasset.ledger.upload_pages import UPLOAD_PAGES
 from stateasset.settings import Settings, get_settings, resolve_secrets
 from stateasset.web import shell
 
@@ -166,6 +167,7 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         shell.ShellController,
         *LEDGER_PAGES,
         *REPORT_PAGES,
+        *UPLOAD_PAGES,
         AuthController,
         UserController,
         AuditController,

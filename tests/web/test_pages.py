@@ -161,3 +161,21 @@ async def test_an_htmx_request_without_a_session_is_sent_to_sign_in(
     )
     assert response.status_code == 401
     assert response.headers["hx-redirect"] == "/login?next=/ledger/entities%3Fpage%3D2"
+
+
+async def test_the_sign_in_form_shares_the_apis_throttle(
+    client: AsyncTestClient, login_as: Login
+) -> None:
+    await login_as("admin", username="admin-throttle")
+    for _ in range(5):  # STATEASSET_LOGIN_ATTEMPTS
+        assert (await _sign_in(client, "admin-throttle", "wrong")).status_code == 401
+    refused = await _sign_in(client, "admin-throttle", "correct horse battery staple")
+    assert refused.status_code == 429
+    assert "登录失败次数过多" in refused.text
+    assert SESSION_COOKIE not in refused.cookies
+    # the API answers from the same counter
+    api = await client.post(
+        "/api/v1/auth/login",
+        json={"username": "admin-throttle", "password": "correct horse battery staple"},
+    )
+    assert api.status_code == 429

@@ -54,6 +54,9 @@ SHOTS: list[Shot] = [
     Shot("entities-tree-platform", "/ledger/entities?view=tree&hierarchy=platform"),
     Shot("entity", "/ledger/entities", follow="福清市城市建设投资集团有限公司"),
     Shot("entities-scoped", "/ledger/entities", username="ef_chengjian"),
+    Shot("import", "/ledger/import", username="ef_chengjian"),
+    Shot("intercompany", "/ledger/intercompany?period=2026-Q3"),
+    Shot("intercompany-entity", "/ledger/intercompany?period=2026-Q3&entity=交建公司"),
 ]
 
 
