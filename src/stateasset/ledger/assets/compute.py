@@ -178,11 +178,17 @@ def _ratios(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def effective_by_node(per_entity: pl.LazyFrame, members: pl.LazyFrame) -> pl.LazyFrame:
-    """`effective_by_entity` summed over each node's members; the same columns with `node`."""
+    """`effective_by_entity` summed over each node's members; the same columns with `node`.
+
+    Every node of `members` has a row, with zeros (and null ratios) when its members hold nothing.
+    """
     return (
-        members.join(per_entity, on="entity_id", how="inner")
+        members.join(per_entity, on="entity_id", how="left")
         .group_by("node")
-        .agg(pl.col(c).sum() for c in ("total_book", "operating_book", "effective_book", "cash"))
+        .agg(
+            pl.col(c).sum().fill_null(_zero())
+            for c in ("total_book", "operating_book", "effective_book", "cash")
+        )
         .rename({"node": "entity_id"})
         .pipe(_ratios)
         .rename({"entity_id": "node"})
