@@ -31,7 +31,9 @@ from stateasset.auth.schemas import Actor
 from stateasset.core.body import ApiRequest
 from stateasset.core.http import EXCEPTION_HANDLERS, RequestIdMiddleware, configure_logging
 from stateasset.ledger.assets.controllers import ASSET_CONTROLLERS
+from stateasset.ledger.close_pages import CLOSE_PAGES
 from stateasset.ledger.controllers import LEDGER_CONTROLLERS
+from stateasset.ledger.overview_pages import OVERVIEW_PAGES
 from stateasset.ledger.pages import LEDGER_PAGES
 from stateasset.ledger.report_pages import REPORT_PAGES
 from stateasset.ledger.upload_pages import UPLOAD_PAGES
@@ -166,6 +168,8 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         shell.static_router(),
         shell.ShellController,
         *LEDGER_PAGES,
+        *OVERVIEW_PAGES,
+        *CLOSE_PAGES,
         *REPORT_PAGES,
         *UPLOAD_PAGES,
         AuthController,

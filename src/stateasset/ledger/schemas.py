@@ -264,6 +264,15 @@ class StatementRead(msgspec.Struct, frozen=True, kw_only=True):
     findings: list[Finding]
 
 
+class StatementVersionRead(msgspec.Struct, frozen=True, kw_only=True):
+    """One stored version of a statement, without its lines: the version history."""
+
+    version: int
+    source: str
+    created_at: datetime
+    created_by: str
+
+
 class IntercompanyLineIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     partner_id: UUID
     kind: IntercompanyKind

@@ -43,8 +43,6 @@ from litestar.types import ControllerRouterHandler
 
 from stateasset import __version__
 from stateasset.auth import service as auth_service
-from stateasset.auth.guards import requires
-from stateasset.auth.roles import Permission
 from stateasset.auth.schemas import Actor
 from stateasset.core.errors import DomainError, NotFound, TooManyRequests
 from stateasset.settings import get_settings
@@ -149,7 +147,7 @@ class PageController(Controller):
 
 
 class ShellController(PageController):
-    """Sign-in, sign-out and the start page."""
+    """Sign-in and sign-out; the start page (`/`) is the group overview, `ledger.overview_pages`."""
 
     @get("/login", exclude_from_auth=True, opt={"public": True})
     async def login_form(
@@ -209,11 +207,6 @@ class ShellController(PageController):
         response = Redirect("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE)
         return response
-
-    @get("/", guards=[requires(Permission.ledger_read)])
-    async def overview(self, request: Request[Actor, Any, Any]) -> Template:
-        """集团概览 (its content comes with the group overview)."""
-        return page("overview.html", request)
 
 
 def static_router() -> ControllerRouterHandler:

@@ -13,7 +13,9 @@ State lives in the URL query (`q`, `sort`, `desc`, `page`, `size`, `f_<key>` per
 link or a refresh shows the same rows. Header clicks, the filter form and the pager fetch the same
 URL with htmx, and the page handler answers an htmx request with only the table (`_table.html`),
 which htmx swaps in place and pushes to the address bar; without JavaScript the links still work.
-Kinds: text, money (Decimal, in 元, negatives red), ratio (percent), date, link (text with `link`).
+Kinds: text, money (Decimal, in 元, negatives red), ratio (percent), date, link (text with `link`),
+check (a checkbox per row whose value is the cell, named by the column's key and belonging to the
+page's form `<table id>-selected`, for actions on the selected rows; left out of the export).
 
 A listing its service pages in SQL (the audit log) uses the same component on one page of rows:
 `page, size = table.paging(query)`, ask the service for that slice, then
@@ -40,7 +42,7 @@ import xlsxwriter
 
 from stateasset.web import format as fmt
 
-Kind = Literal["text", "money", "ratio", "date", "link"]
+Kind = Literal["text", "money", "ratio", "date", "link", "check"]
 PAGE_SIZES = (20, 50, 100, 200)
 
 
@@ -247,11 +249,12 @@ class Table:
         bold = book.add_format({"bold": True})
         money = book.add_format({"num_format": "#,##0.00"})
         ratio = book.add_format({"num_format": "0.00%"})
-        for c, column in enumerate(self.columns):
+        columns = [c for c in self.columns if c.kind != "check"]
+        for c, column in enumerate(columns):
             sheet.write_string(0, c, column.label, bold)
             sheet.set_column(c, c, 14 if column.kind != "text" else 24)
         for r, row in enumerate(rows.iter_rows(named=True), start=1):
-            for c, column in enumerate(self.columns):
+            for c, column in enumerate(columns):
                 value = row.get(column.key)
                 if value is None:
                     continue

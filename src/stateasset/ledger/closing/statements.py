@@ -29,8 +29,9 @@ from stateasset.ledger.schemas import (
     StatementLineRead,
     StatementRead,
     StatementSubmit,
+    StatementVersionRead,
 )
-from stateasset.ledger.service import ensure_visible
+from stateasset.ledger.service import ensure_visible, visible_entity_ids
 from stateasset.ledger.tables import Statement, StatementLine
 
 _ITEM_ORDER = {code: index for index, code in enumerate(ITEM_BY_CODE)}
@@ -285,14 +286,50 @@ async def _add_version(
     return statement
 
 
+async def list_versions(
+    *, actor: Actor, entity_id: UUID, period: str
+) -> list[StatementVersionRead]:
+    """Every stored version of the entity's statement for `period`, newest first (none: [])."""
+    await ensure_visible(actor, [entity_id])
+    period_of(period, "query.period")
+    rows = (
+        await Statement.select(
+            Statement.version, Statement.source, Statement.created_at, Statement.created_by
+        )
+        .where(Statement.entity == entity_id, Statement.period == period)
+        .order_by(Statement.version, ascending=False)
+    )
+    return [StatementVersionRead(**r) for r in rows]
+
+
+async def filed_periods(*, actor: Actor) -> list[str]:
+    """The periods any entity in the actor's scope filed a statement for, oldest first.
+
+    What a page offers to pick from: a period nobody filed has nothing to show.
+    """
+    visible = await visible_entity_ids(actor)
+    if visible is None:
+        rows = await Statement.raw("SELECT DISTINCT period FROM statement")
+    else:
+        rows = await Statement.raw(
+            "SELECT DISTINCT period FROM statement WHERE entity = ANY({}::uuid[])",
+            [str(e) for e in visible],
+        )
+    return sorted((r["period"] for r in rows), key=lambda code: parse_period(code).sort_key)
+
+
 async def submit_statement(*, actor: Actor, data: StatementSubmit) -> StatementRead:
     """Store a new version of an entity's statement; blocking errors refuse it (422)."""
     read, _ = await file_statement(actor=actor, data=data)
     return read
 
 
-async def file_statement(*, actor: Actor, data: StatementSubmit) -> tuple[StatementRead, bool]:
+async def file_statement(
+    *, actor: Actor, data: StatementSubmit, source: str = "api"
+) -> tuple[StatementRead, bool]:
     """The entity's statement as filed, and whether this call added it as a new version.
+
+    `source` records where it was entered (`api`, or `web` for the statement page's form).
 
     A statement identical to the latest version (same items and amounts, as stored) adds
     nothing: the latest version is the answer and the period keeps its state. Blocking errors
@@ -327,7 +364,7 @@ async def file_statement(*, actor: Actor, data: StatementSubmit) -> tuple[Statem
             entity_id=data.entity_id,
             period=data.period,
             items=items,
-            source="api",
+            source=source,
             version=latest["version"] + 1 if latest is not None else 1,
             state=state,
         )
