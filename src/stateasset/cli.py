@@ -124,6 +124,43 @@ async def _demo_data() -> None:
     await load_demo()
 
 
+async def _run_job(job: str, period: str) -> int:
+    """Run a job once from the command line, as the system, with a progress bar on stderr."""
+    from uuid import UUID
+
+    from stateasset.auth.roles import Role
+    from stateasset.auth.schemas import Actor
+    from stateasset.core.errors import DomainError
+    from stateasset.ledger.assets.depreciation import run_depreciation
+
+    actor = Actor(id=UUID(int=0), username="system", role=Role.admin)
+
+    def progress(done: int, total: int) -> None:
+        filled = 30 * done // max(total, 1)
+        bar = "#" * filled + "-" * (30 - filled)
+        print(f"\r{job} {period} [{bar}] {done}/{total}", end="", file=sys.stderr, flush=True)
+
+    db.database_url()
+    await db.open_pool()
+    try:
+        report = await run_depreciation(actor=actor, period=period, progress=progress)
+    except DomainError as exc:
+        print(f"\n{job} failed: {exc.detail}", file=sys.stderr)
+        return 1
+    finally:
+        await db.close_pool()
+    print(
+        f"\n{job} {period}: {report.posted} posted ({report.amount} yuan), "
+        f"{report.already_posted} already posted, months {', '.join(report.months)}"
+        + (
+            f"; skipped closed periods: {', '.join(report.skipped_locked)}"
+            if report.skipped_locked
+            else ""
+        )
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stateasset", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -141,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--password", help="default: $STATEASSET_NEW_PASSWORD, else prompt")
     audit = sub.add_parser("audit", help="audit-log tools")
     audit.add_argument("action", choices=["verify"])
+    job = sub.add_parser("run-job", help="run a job once: depreciation PERIOD (计提折旧)")
+    job.add_argument("job", choices=["depreciation"])
+    job.add_argument("period", help="a month 2025-09, a quarter 2025-Q3 or a year 2025")
     backup = sub.add_parser("backup", help="write the database to FILE (pg_dump custom format)")
     backup.add_argument("file", type=Path)
     restore = sub.add_parser("restore", help="load FILE into the empty database (pg_restore)")
@@ -175,6 +215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "audit":
         db.database_url()
         return asyncio.run(_audit_verify())
+    elif args.command == "run-job":
+        return asyncio.run(_run_job(args.job, args.period))
     elif args.command == "backup":
         return asyncio.run(_backup(args.file))
     elif args.command == "restore":
