@@ -49,6 +49,11 @@ MENU: list[MenuEntry] = [
 SHOTS: list[Shot] = [
     Shot("login", "/login", username=""),
     Shot("overview", "/"),
+    Shot("overview-scoped", "/", username="ef_chengjian"),
+    # 城建投's finance staff land on their own Q3 statement, still open for entry.
+    Shot("reports", "/ledger/reports", username="ef_chengjian"),
+    Shot("reports-board", "/ledger/reports", username="board"),
+    Shot("periods", "/ledger/periods"),
     Shot("entities", "/ledger/entities"),
     Shot("entities-tree-legal", "/ledger/entities?view=tree&hierarchy=legal"),
     Shot("entities-tree-platform", "/ledger/entities?view=tree&hierarchy=platform"),
