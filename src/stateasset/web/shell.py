@@ -33,6 +33,7 @@ from litestar.middleware.authentication import AuthenticationResult
 from litestar.params import Body, FromQuery
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
+from litestar.security.jwt import Token
 from litestar.security.jwt.middleware import (
     JWTAuthenticationMiddleware,
     JWTCookieAuthenticationMiddleware,
@@ -44,6 +45,7 @@ from litestar.types import ControllerRouterHandler
 from stateasset import __version__
 from stateasset.auth import service as auth_service
 from stateasset.auth.schemas import Actor
+from stateasset.auth.tokens import VerifiedTokens
 from stateasset.core.errors import DomainError, NotFound, TooManyRequests
 from stateasset.settings import get_settings
 from stateasset.web import registry
@@ -232,6 +234,36 @@ class BearerOrSessionMiddleware(JWTCookieAuthenticationMiddleware):
         if connection.scope["path"].startswith("/api/"):
             return await JWTAuthenticationMiddleware.authenticate_request(self, connection)
         return await super().authenticate_request(connection)
+
+    async def authenticate_token(
+        self, encoded_token: str, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        """As Litestar's, but a token verified before is not verified again (auth/tokens.py)."""
+        token = _VERIFIED.get(encoded_token, self._verify)
+        user = await self.retrieve_user_handler(token, connection)
+        revoked = bool(self.revoked_token_handler) and await self.revoked_token_handler(
+            token, connection
+        )
+        if not user or revoked:
+            raise NotAuthorizedException()
+        return AuthenticationResult(user=user, auth=token)
+
+    def _verify(self, encoded_token: str) -> Token:
+        return self.token_cls.decode(
+            encoded_token=encoded_token,
+            secret=self.token_secret,
+            algorithm=self.algorithm,
+            audience=self.token_audience,
+            issuer=self.token_issuer,
+            require_claims=self.require_claims,
+            verify_exp=self.verify_expiry,
+            verify_nbf=self.verify_not_before,
+            strict_audience=self.strict_audience,
+        )
+
+
+# Per process; a token is the same in every worker, so each keeps its own.
+_VERIFIED = VerifiedTokens()
 
 
 def csrf_config(secret: str) -> CSRFConfig:
