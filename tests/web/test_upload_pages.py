@@ -78,13 +78,14 @@ def _bytes(book: openpyxl.Workbook) -> bytes:
     return buffer.getvalue()
 
 
-async def _upload(client: AsyncTestClient, content: bytes, name: str = "q3.xlsx") -> Any:
+async def _upload(
+    client: AsyncTestClient, content: bytes, name: str = "q3.xlsx", key: str | None = None
+) -> Any:
     form = await client.get("/ledger/import")
-    return await client.post(
-        "/ledger/import",
-        data={"_csrf_token": _csrf(form.text), "period": PERIOD},
-        files={"file": (name, content)},
-    )
+    fields = {"_csrf_token": _csrf(form.text), "period": PERIOD}
+    if key:
+        fields["idempotency_key"] = key
+    return await client.post("/ledger/import", data=fields, files={"file": (name, content)})
 
 
 def _rows(html: str, table_id: str) -> list[list[str]]:
@@ -150,9 +151,13 @@ async def test_a_file_with_three_bad_cells_is_listed_cell_by_cell_and_nothing_is
     items = {first.cell(row=r, column=1).value: r for r in range(5, first.max_row + 1)}
     first.cell(row=items["revenue"], column=3, value=0)
     first.cell(row=items["labor_cost"], column=3, value=0)
-    stored = await _upload(client, _bytes(book))
+    stored = await _upload(client, _bytes(book), key="q3-fixed")
     assert "导入成功" in stored.text
     assert "已保存 5 张报表" in stored.text
+    assert await db.fetchval(versions, PERIOD) == before + 5
+    # the same form sent again (a double click): the first answer, nothing stored twice
+    again = await _upload(client, _bytes(book), key="q3-fixed")
+    assert "已保存 5 张报表" in again.text
     assert await db.fetchval(versions, PERIOD) == before + 5
     assert {r[0] for r in _rows(stored.text, "import-stored")} == {
         s["B3"].value for s in book.worksheets[1:]
@@ -279,6 +284,15 @@ async def test_correcting_one_side_through_the_form_clears_the_pair(
     assert not_a_number.status_code == 422
     assert "Invalid decimal" in not_a_number.text
     assert await db.fetchval("SELECT count(*) FROM intercompany_line") == lines_before
+
+    # too much: the pair now differs the other way, shown in red
+    over = Decimal(form[f"amount_{target}"]) + Decimal("13000.00")
+    await client.post(
+        f"/ledger/intercompany/{PERIOD}/{short}", data={**form, f"amount_{target}": str(over)}
+    )
+    report = await _mismatch_page(client)
+    assert _rows(report.text, "ic-pairs")[0][5] == "-1,000.00"
+    assert re.search(r'<td class="money neg">-1,000.00</td>', report.text)
 
     # the corrected amount, typed with thousands separators
     corrected = Decimal(form[f"amount_{target}"]) + Decimal("12000.00")

@@ -36,6 +36,7 @@ from stateasset.auth.guards import allowed, requires
 from stateasset.auth.roles import Permission
 from stateasset.auth.schemas import Actor
 from stateasset.core.errors import DomainError, FieldProblem, Invalid, NotFound
+from stateasset.core.idempotency import run_once
 from stateasset.core.periods import parse_period, quarter_period
 from stateasset.ledger import service
 from stateasset.ledger.catalogue import ITEM_BY_CODE
@@ -298,7 +299,12 @@ def _import_form(
     request: Reader, period: str, *, status_code: int = 200, **context: Any
 ) -> Template:
     """The import page: the template and upload forms, and an upload's outcome if given."""
-    defaults: dict[str, Any] = {"outcome": None, "views": [], "problems": {}}
+    defaults: dict[str, Any] = {
+        "outcome": None,
+        "views": [],
+        "problems": {},
+        "idempotency_key": secrets.token_urlsafe(16),
+    }
     return page(
         "ledger/import.html",
         request,
@@ -336,9 +342,23 @@ class ImportPages(PageController):
             return _import_form(request, period, status_code=400, problems=problem)
         content = await upload.read()
         filename = upload.filename
+        # The form's own key, as the API's Idempotency-Key: a double click or a resent form
+        # stores the file once and shows the first answer again.
+        key = str(form.get("idempotency_key") or "")[:200] or None
         try:
-            report = await uploads.import_statements(
-                actor=request.user, data=content, filename=filename
+            answer = await run_once(
+                key=key,
+                actor=request.user.username,
+                route="statements.import",
+                payload={"filename": filename, "content": content},
+                work=lambda: uploads.import_statements(
+                    actor=request.user, data=content, filename=filename
+                ),
+            )
+            report = (
+                answer.content
+                if isinstance(answer.content, ImportReport)
+                else msgspec.json.decode(answer.content, type=ImportReport)
             )
         except DomainError as exc:
             if exc.status == 413:  # past the limits: said beside the file field
