@@ -30,12 +30,14 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
 
+from stateasset import db
 from stateasset.auth import service as auth_service
 from stateasset.auth.roles import Role
 from stateasset.auth.schemas import Actor, UserCreate
 from stateasset.core.errors import NotFound
 from stateasset.db import engine
 from stateasset.ledger import service as ledger_service
+from stateasset.ledger.assets.demo import load_assets
 from stateasset.ledger.catalogue import TOTALS
 from stateasset.ledger.closing import intercompany as ledger_intercompany
 from stateasset.ledger.closing import periods as ledger_periods
@@ -697,6 +699,10 @@ async def load_demo() -> None:
         for period in PERIODS:
             await _load_period(period, ids, series, intercompany[period], counts)
         users = await _create_users(ids, counts)
+        async with db.connection() as conn:
+            assets = await load_assets(
+                conn, ids, [(c.key, c.mix, c.total_assets) for c in REPORTERS], SEED
+            )
     elapsed = time.perf_counter() - started
     print(
         f"demo: {counts['entities']} entities, {counts['stakes']} stakes, "
@@ -709,6 +715,11 @@ async def load_demo() -> None:
         f"{len(REPORTERS) - len(CURRENT_OPEN) - len(CURRENT_VALIDATED)} submitted, "
         f"{len(CURRENT_VALIDATED)} validated; one receivable/payable pair differs by "
         f"¥{MISMATCH:,} ({_name(MISMATCHED_PAIR[0])} / {_name(MISMATCHED_PAIR[1])})"
+    )
+    print(
+        f"demo: asset register: {assets['cards']} cards, {assets['events']} events, "
+        f"{assets['transfers']} transfers (one awaiting approval), an open 盘点 of 水投 with "
+        f"{assets['counts']} counts (1 盘盈, 2 盘亏)"
     )
     _print_users(users)
 
