@@ -109,7 +109,8 @@ async def test_the_group_report_shows_the_worked_example(
     assert re.search(r"少数股东权益</dt><dd[^>]*><a [^>]*>359.28</a>", summary)
     assert re.search(r"归属于母公司所有者权益</dt><dd[^>]*>1,737.12</dd>", summary)
     assert re.search(r"未实现内部销售利润</dt><dd[^>]*>3.60</dd>", summary)
-    assert "少数股东权益" not in html.split('id="tbl-consolidation-items"')[1]
+    items_table = html.split('id="tbl-consolidation-items"')[1].split("</table>")[0]
+    assert "资产总计" in items_table and "少数股东权益" not in items_table
     assert "抵销差额为零" in html
     assert 'href="/ledger/consolidation/2025-Q4/group/report.xlsx"' in html
     # htmx asks for the table only
@@ -142,7 +143,7 @@ async def test_an_item_drills_down_to_each_members_statement_version(
     assert re.search(r'data-figure="consolidated">386.40<', html)  # 390 − 3.6
     assert re.search(r'data-figure="members">390.00<', html)
     assert _cells(html, "城建一公司") == ["城建一公司", "390.00", "第 2 版", "未提交"]
-    link = f"/ledger/reports?entity_id={ids['S2']}&amp;period={PERIOD}&amp;version=2"
+    link = f"/ledger/reports/{ids['S2']}/{PERIOD}/2"
     assert f'href="{link}"' in html
     assert f'href="/ledger/entities/{ids["S2"]}"' in html
     # total assets: each member at its own amount and version 1

@@ -14,7 +14,6 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
 from uuid import UUID
 
 import polars as pl
@@ -263,9 +262,8 @@ def nci_frame(report: ConsolidationRead, names: dict[UUID, str]) -> pl.DataFrame
 
 
 def statement_url(entity_id: str, period: str, version: int) -> str:
-    """The statements page at the version a report used."""
-    query = urlencode({"entity_id": entity_id, "period": period, "version": version})
-    return f"/ledger/reports?{query}"
+    """The statements page (快报) at the version a report used, read only."""
+    return f"/ledger/reports/{entity_id}/{period}/{version}"
 
 
 async def members_frame(

@@ -62,6 +62,10 @@ SHOTS: list[Shot] = [
     Shot("import", "/ledger/import", username="ef_chengjian"),
     Shot("intercompany", "/ledger/intercompany?period=2026-Q3"),
     Shot("intercompany-entity", "/ledger/intercompany?period=2026-Q3&entity=交建公司"),
+    Shot("consolidation-group", "/ledger/consolidation/2026-Q3/group"),
+    # 城建投's finance staff open their platform's report by default.
+    Shot("consolidation-platform", "/ledger/consolidation?period=2026-Q3", username="ef_chengjian"),
+    Shot("audit", "/audit", username="auditor"),
 ]
 
 
