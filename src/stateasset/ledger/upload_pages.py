@@ -37,10 +37,12 @@ from stateasset.auth.roles import Permission
 from stateasset.auth.schemas import Actor
 from stateasset.core.errors import DomainError, FieldProblem, Invalid, NotFound
 from stateasset.core.idempotency import run_once
-from stateasset.core.periods import parse_period, quarter_period
+from stateasset.core.periods import parse_period
 from stateasset.ledger import service
 from stateasset.ledger.catalogue import ITEM_BY_CODE
+from stateasset.ledger.close_pages import period_choices
 from stateasset.ledger.closing import intercompany, uploads
+from stateasset.ledger.report_pages import default_period
 from stateasset.ledger.schemas import (
     ImportReport,
     IntercompanyKind,
@@ -74,19 +76,12 @@ KIND_LABELS = {
 PAIR_LABELS = {"receivable_payable": "应收/应付", "revenue_cost": "内部收入/成本"}
 
 
-def recent_quarters(today: date, count: int = 8) -> list[str]:
-    """The current quarter and the `count - 1` before it, newest first."""
-    year, quarter = today.year, (today.month - 1) // 3 + 1
-    out = []
-    for _ in range(count):
-        out.append(quarter_period(year, quarter).code)
-        year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
-    return out
-
-
-def closing_quarter(today: date) -> str:
-    """The quarter being closed: the last one that has ended."""
-    return recent_quarters(today, 2)[1]
+async def _periods(actor: Actor, *, writing: bool = False) -> tuple[list[str], str]:
+    """The period choices (as the other ledger pages offer them) and the one to preselect: the
+    latest filed in scope, or the quarter being closed when nothing is filed yet."""
+    choices = await period_choices(actor, writing=writing)
+    filed = choices[1:] if writing and len(choices) > 1 else choices
+    return choices, filed[0] if filed else default_period(date.today())
 
 
 def _item_label(code: str | None) -> str:
@@ -295,8 +290,8 @@ async def _refused_outcome(actor: Actor, filename: str, exc: DomainError) -> Upl
     )
 
 
-def _import_form(
-    request: Reader, period: str, *, status_code: int = 200, **context: Any
+async def _import_form(
+    request: Reader, period: str | None, *, status_code: int = 200, **context: Any
 ) -> Template:
     """The import page: the template and upload forms, and an upload's outcome if given."""
     defaults: dict[str, Any] = {
@@ -305,12 +300,14 @@ def _import_form(
         "problems": {},
         "idempotency_key": secrets.token_urlsafe(16),
     }
+    choices, latest = await _periods(request.user, writing=True)
+    period = period or latest
     return page(
         "ledger/import.html",
         request,
         status_code=status_code,
         period=period,
-        periods=sorted({period, *recent_quarters(date.today())}, reverse=True),
+        periods=choices if period in choices else [period, *choices],
         **{**defaults, **context},
     )
 
@@ -323,7 +320,7 @@ class ImportPages(PageController):
     @get("/", guards=[requires(Permission.ledger_write)])
     async def form(self, request: Reader, period: FromQuery[str | None] = None) -> Template:
         """The template download and the upload form."""
-        return _import_form(request, period or closing_quarter(date.today()))
+        return await _import_form(request, period)
 
     @get("/template.xlsx", guards=[requires(Permission.ledger_statements)])
     async def template(self, request: Reader, period: FromQuery[str]) -> Response[bytes]:
@@ -335,11 +332,11 @@ class ImportPages(PageController):
     async def upload(self, request: Reader) -> Response[Any]:
         """Check the file as the API does; store all of it or nothing, then show the report."""
         form = await request.form()
-        period = str(form.get("period") or closing_quarter(date.today()))
+        period = str(form.get("period") or "")[:20] or None
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
             problem = {"file": "请选择要上传的文件 (.xlsx 或 .csv)"}
-            return _import_form(request, period, status_code=400, problems=problem)
+            return await _import_form(request, period, status_code=400, problems=problem)
         content = await upload.read()
         filename = upload.filename
         # The form's own key, as the API's Idempotency-Key: a double click or a resent form
@@ -364,7 +361,7 @@ class ImportPages(PageController):
             if exc.status == 413:  # past the limits: said beside the file field
                 reason = exc.errors[0].reason if exc.errors else exc.detail
                 problems = {"file": f"文件过大，未导入任何数据 file too large: {reason}"}
-                return _import_form(request, period, status_code=413, problems=problems)
+                return await _import_form(request, period, status_code=413, problems=problems)
             outcome = await _refused_outcome(request.user, filename, exc)
         else:
             outcome = await _stored_outcome(request.user, filename, report)
@@ -382,9 +379,7 @@ class ImportPages(PageController):
             if _htmx_table(request) == table_id:
                 return page("_table.html", request, table=view, export_url=export.rstrip("?"))
             views.append((title, view, export.rstrip("?")))
-        return _import_form(
-            request, closing_quarter(date.today()), outcome=outcome, views=views, token=token
-        )
+        return await _import_form(request, None, outcome=outcome, views=views, token=token)
 
     @get("/reports/{token:str}/export/{table_id:str}", guards=[requires(Permission.ledger_write)])
     async def report_xlsx(
@@ -597,11 +592,11 @@ class IntercompanyPages(PageController):
 
         `entity` is an id, or a name, short name or credit code naming one entity in scope.
         """
-        code = period or closing_quarter(date.today())
+        _, latest = await _periods(request.user)
         try:
-            code = parse_period(code).code
+            code = parse_period(period).code if period else latest
         except ValueError:
-            code = closing_quarter(date.today())
+            code = latest
         target = f"/ledger/intercompany/{code}"
         if entity := (entity or "").strip()[:200]:
             try:
@@ -733,12 +728,13 @@ class IntercompanyPages(PageController):
                 return page("_table.html", request, table=view, export_url=export)
             views[table.id] = (view, export)
         entities = await service.list_entities(actor=actor, limit=1_000_000)
+        choices, _ = await _periods(actor)
         return page(
             "ledger/intercompany.html",
             request,
             status_code=status_code,
             period=period,
-            periods=sorted({period, *recent_quarters(date.today())}, reverse=True),
+            periods=choices if period in choices else [period, *choices],
             views=views,
             entities=[(e.id, e.name) for e in entities.items],
             kinds=KIND_LABELS,
