@@ -142,14 +142,14 @@ async def test_an_item_drills_down_to_each_members_statement_version(
     assert re.search(r'data-figure="aggregated">390.00<', html)
     assert re.search(r'data-figure="consolidated">386.40<', html)  # 390 − 3.6
     assert re.search(r'data-figure="members">390.00<', html)
-    assert _cells(html, "城建一公司") == ["城建一公司", "390.00", "第 2 版", "未提交"]
+    assert _cells(html, "城建一公司") == ["城建一公司", "390.00", "第 2 版", "编制中"]
     link = f"/ledger/reports/{ids['S2']}/{PERIOD}/2"
     assert f'href="{link}"' in html
     assert f'href="/ledger/entities/{ids["S2"]}"' in html
     # total assets: each member at its own amount and version 1
     page = await client.get(f"/ledger/consolidation/{PERIOD}/group/items/total_assets", headers=gf)
-    assert _cells(page.text, ">集团<") == ["集团", "2,000.00", "第 1 版", "未提交"]
-    assert _cells(page.text, "城建投") == ["城建投", "1,200.00", "第 1 版", "未提交"]
+    assert _cells(page.text, ">集团<") == ["集团", "2,000.00", "第 1 版", "编制中"]
+    assert _cells(page.text, "城建投") == ["城建投", "1,200.00", "第 1 版", "编制中"]
     assert "联营公司" not in page.text  # the associate is not a member
     assert (
         await client.get(f"/ledger/consolidation/{PERIOD}/group/items/nope", headers=gf)
@@ -226,7 +226,8 @@ async def test_a_platform_user_sees_its_platform_and_gets_403_elsewhere(
     ef = await login_as("entity_finance", entity_id=s1)
     start = await client.get("/ledger/consolidation", headers=ef, follow_redirects=False)
     assert start.status_code == 303
-    assert start.headers["location"].endswith(f"/platform:{s1}")
+    # its own platform, in the newest period it filed
+    assert start.headers["location"] == f"/ledger/consolidation/{PERIOD}/platform:{s1}"
     own = await client.get(f"/ledger/consolidation/{PERIOD}/entity:{s1}", headers=ef)
     assert own.status_code == 200
     # S1 with S2: 1,200 + 500 less S1's 300 investment in S2 and the 3.6 of profit in S2's stock

@@ -6,7 +6,8 @@ The node and period live in the path (`/ledger/consolidation/2026-Q3/platform:<i
 tab's table keeps them while its own state (sort, filter, page) lives in the query. The tabs:
 the items (aggregated − eliminated = consolidated, summary rows apart), the eliminations by pair,
 the minority interest by member, and per item each member's amount with the statement version
-it came from. The workbook is the API's (`consolidation_workbook`).
+it came from. The workbook is the API's (`consolidation_workbook`). Periods are offered and
+states named as on the 快报 page (`close_pages`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from stateasset.core.errors import DomainError, NotFound
 from stateasset.core.periods import period_of, quarter_period
 from stateasset.ledger import consolidation, service
 from stateasset.ledger.catalogue import ITEM_BY_CODE, ITEMS
+from stateasset.ledger.close_pages import STATE_LABELS, period_choices
 from stateasset.ledger.schemas import (
     SEGMENT_LABELS,
     ConsolidationRead,
@@ -52,7 +54,6 @@ ELIMINATION_LABELS = {
     EliminationKind.investment: "长期股权投资与权益",
     EliminationKind.treasury_stock: "库存股",
 }
-STATE_LABELS = {"open": "未提交", "submitted": "已提交", "validated": "已审核", "locked": "已锁定"}
 # Entities that file statements, and so can head a consolidation.
 REPORTING_KINDS = (EntityKind.group, EntityKind.platform, EntityKind.subsidiary)
 _ORDER = {item.code: index for index, item in enumerate(ITEMS)}
@@ -120,6 +121,12 @@ def default_period(on: date) -> str:
     quarter = (on.month - 1) // 3 + 1
     year, quarter = (on.year, quarter - 1) if quarter > 1 else (on.year - 1, 4)
     return quarter_period(year, quarter).code
+
+
+async def periods_for(actor: Actor) -> list[str]:
+    """The periods to suggest, newest first: those filed in scope, as the 快报 page offers them;
+    the last quarter when nothing is filed yet."""
+    return await period_choices(actor) or [default_period(today())]
 
 
 async def node_options(actor: Actor) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -341,7 +348,8 @@ class ConsolidationPages(PageController):
     ) -> Response[Any]:
         """合并报表: go to the chosen node and period (by default the group's last quarter)."""
         node = (node or "").strip() or await default_node(request.user)
-        period = (period or "").strip() or default_period(today())
+        periods = await periods_for(request.user)
+        period = (period or "").strip() or periods[0]
         problems: dict[str, str] = {}
         try:
             period_of(period, "query.period")
@@ -359,7 +367,7 @@ class ConsolidationPages(PageController):
                 options=options,
                 node=node,
                 period=period,
-                periods=_recent_periods(),
+                periods=periods,
                 problems=problems,
             )
         return Redirect(_url(period, node), status_code=303)
@@ -388,7 +396,7 @@ class ConsolidationPages(PageController):
             options=await node_options(request.user),
             node=node,
             period=period,
-            periods=_recent_periods(),
+            periods=await periods_for(request.user),
             problems={},
             workbook_url=_url(period, node, "/report.xlsx"),
             members=len(report.members),
@@ -480,17 +488,6 @@ def _frame(tab: str, report: ConsolidationRead, names: dict[UUID, str]) -> pl.Da
     if tab == "nci":
         return nci_frame(report, names)
     return items_frame(report)
-
-
-def _recent_periods() -> list[str]:
-    """The last eight quarters, newest first, for the period field's suggestions."""
-    code = default_period(today())
-    year, quarter = int(code[:4]), int(code[-1])
-    out = []
-    for _ in range(8):
-        out.append(quarter_period(year, quarter).code)
-        year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
-    return out
 
 
 def _xlsx(content: bytes, filename: str) -> Response[bytes]:
