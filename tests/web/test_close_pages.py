@@ -75,6 +75,11 @@ async def _figures(client: AsyncTestClient, node: str, period: str = PERIOD) -> 
     return {row["item"]: Decimal(row["consolidated"]) for row in report.json()["items"]}
 
 
+def _amount(text: str) -> Decimal:
+    """An amount as the form shows it (元 with separators)."""
+    return Decimal(text.replace(",", ""))
+
+
 def _charts(html: str) -> dict[str, Any]:
     found = re.search(r'<script type="application/json" id="overview-data">(.*?)</script>', html)
     assert found is not None
@@ -199,6 +204,13 @@ async def test_a_bad_amount_shows_its_reason_beside_the_field_and_stores_nothing
     before = await demo.fetchval("SELECT count(*) FROM statement")
     audit = await demo.fetchval("SELECT count(*) FROM audit_log")
 
+    # the form as shown (元 with separators) reads back as the stored version: nothing added
+    same = await client.post(
+        url, data={**form, "_csrf_token": _token(html)}, follow_redirects=False
+    )
+    assert same.headers["location"] == f"{url}?saved=1&added=0"
+    assert await demo.fetchval("SELECT count(*) FROM statement") == before
+
     bad = {**form, "items.cash": "12,34x", "items.inventory": "1.234", "_csrf_token": _token(html)}
     refused = await client.post(url, data=bad)
     assert refused.status_code == 422
@@ -213,7 +225,7 @@ async def test_a_bad_amount_shows_its_reason_beside_the_field_and_stores_nothing
     assert await demo.fetchval("SELECT count(*) FROM audit_log") == audit
 
     # a 审核公式 error (assets no longer the sum of their parts) blocks it too, beside the item
-    cash = Decimal(form["items.cash"])
+    cash = _amount(form["items.cash"])
     unbalanced = {**form, "items.cash": str(cash + 100), "_csrf_token": _token(html)}
     refused = await client.post(url, data=unbalanced)
     assert refused.status_code == 422
@@ -223,9 +235,9 @@ async def test_a_bad_amount_shows_its_reason_beside_the_field_and_stores_nothing
     # a balanced correction is the next version, entered on the page
     fixed = {
         **unbalanced,
-        "items.total_assets": str(Decimal(form["items.total_assets"]) + 100),
-        "items.payables": str(Decimal(form["items.payables"]) + 100),
-        "items.total_liabilities": str(Decimal(form["items.total_liabilities"]) + 100),
+        "items.total_assets": str(_amount(form["items.total_assets"]) + 100),
+        "items.payables": str(_amount(form["items.payables"]) + 100),
+        "items.total_liabilities": str(_amount(form["items.total_liabilities"]) + 100),
         "_csrf_token": _token(html),
     }
     saved = await client.post(url, data=fixed, follow_redirects=False)
@@ -233,7 +245,7 @@ async def test_a_bad_amount_shows_its_reason_beside_the_field_and_stores_nothing
     assert saved.headers["location"] == f"{url}?saved=2&added=1"
     shown = (await client.get(saved.headers["location"])).text
     assert "已保存为第 2 版" in shown
-    assert f'value="{cash + 100:f}"' in shown
+    assert f'value="{fmt.yuan(cash + 100)}"' in shown  # read back as it was shown
     assert "页面录入" in shown and ">第 1 版<" in shown and ">第 2 版<" in shown
     row = await demo.fetchrow(
         "SELECT version, source, created_by FROM statement WHERE entity = $1 AND period = $2 "
@@ -291,7 +303,10 @@ async def test_group_finance_validates_the_selected_rows_with_per_row_results(
     assert refused.status_code == 409
     assert await _states(demo) == before
     assert f"{CHENGJIAN} is open, not submitted" in refused.text
-    assert refused.text.count('<tr class="refused">') == 27
+    # the refusals first (6 open, 3 already validated), then the 18 that could move
+    assert refused.text.count('<tr class="refused">') == 9
+    assert refused.text.count('<tr class="held">') == 18
+    assert refused.text.index('<tr class="refused">') < refused.text.index('<tr class="held">')
     movable = re.findall(r'<input type="hidden" name="entity_ids" value="([^"]+)">', refused.text)
     assert len(movable) == 18  # the submitted ones
     assert "只对可执行的 18 个主体审核" in refused.text

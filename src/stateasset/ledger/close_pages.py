@@ -16,7 +16,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 import polars as pl
@@ -43,6 +43,7 @@ from stateasset.ledger.schemas import (
     StatementRead,
     StatementSubmit,
 )
+from stateasset.web import format as fmt
 from stateasset.web.forms import decode, problems_by_field
 from stateasset.web.shell import PageController, is_htmx, page
 from stateasset.web.table import Column, Table
@@ -151,8 +152,8 @@ _VERSIONS_SCHEMA = {
 
 
 def _plain(amount: Decimal | None) -> str:
-    """An amount as the form's box holds it: digits and a point, no separators (it posts back)."""
-    return "" if amount is None else f"{amount:f}"
+    """An amount as the form's box holds it: in 元 with separators, as it reads back on posting."""
+    return "" if amount is None else fmt.yuan(amount)
 
 
 def _sections(
@@ -471,7 +472,7 @@ class RowResult:
     """One selected entity's outcome of a period action."""
 
     name: str
-    moved: bool
+    outcome: Literal["moved", "refused", "held"]  # held: could move, but the batch did not
     note: str
 
 
@@ -496,12 +497,12 @@ def _results(
     if refused is None:
         moved = set(changed or [])
         rows = [
-            RowResult(names.get(e, str(e)), True, ACTION_DONE[action])
+            RowResult(names.get(e, str(e)), "moved", ACTION_DONE[action])
             for e in selected
             if e in moved
         ]
         rows += [
-            RowResult(names.get(e, str(e)), True, f"{ACTION_DONE[action]}（随下级级联重开）")
+            RowResult(names.get(e, str(e)), "moved", f"{ACTION_DONE[action]}（随下级级联重开）")
             for e in sorted(moved - set(selected), key=lambda e: names.get(e, str(e)))
         ]
         return rows, []
@@ -510,16 +511,15 @@ def _results(
         found = re.fullmatch(r"body\.entity_ids\[(\d+)\]", problem.field)
         if found:
             reasons[int(found.group(1))] = named(problem.reason)
-    rows, movable = [], []
+    rows, held, movable = [], [], []
     for index, entity_id in enumerate(selected):
+        name = names.get(entity_id, str(entity_id))
         if index in reasons:
-            rows.append(RowResult(names.get(entity_id, str(entity_id)), False, reasons[index]))
+            rows.append(RowResult(name, "refused", reasons[index]))
         else:
             movable.append(entity_id)
-            rows.append(
-                RowResult(names.get(entity_id, str(entity_id)), False, "可执行，但整批未执行")
-            )
-    return rows, movable
+            held.append(RowResult(name, "held", "可执行，但整批未执行"))
+    return rows + held, movable  # the refusals first: they are what needs attention
 
 
 class PeriodPages(PageController):
