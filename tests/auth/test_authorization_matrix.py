@@ -101,6 +101,17 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/ledger/entities"): EVERYONE,
     ("GET", "/ledger/entities/export.xlsx"): EVERYONE,
     ("GET", "/ledger/entities/{entity_id:uuid}"): EVERYONE,
+    ("GET", "/overview/{period:str}"): EVERYONE,
+    ("GET", "/overview/{period:str}/export.xlsx"): STATEMENT_READERS,
+    ("GET", "/ledger/reports"): STATEMENT_READERS,
+    ("GET", "/ledger/reports/{entity_id:uuid}/{period:str}"): STATEMENT_READERS,
+    ("GET", "/ledger/reports/{entity_id:uuid}/{period:str}/{version:int}"): STATEMENT_READERS,
+    ("GET", "/ledger/reports/{entity_id:uuid}/{period:str}/versions.xlsx"): STATEMENT_READERS,
+    ("POST", "/ledger/reports/{entity_id:uuid}/{period:str}"): LEDGER_WRITERS,
+    ("GET", "/ledger/periods"): STATEMENT_READERS,
+    ("GET", "/ledger/periods/{period:str}"): STATEMENT_READERS,
+    ("GET", "/ledger/periods/{period:str}/export.xlsx"): STATEMENT_READERS,
+    ("POST", "/ledger/periods/{period:str}"): LEDGER_WRITERS,
     ("GET", "/ledger/consolidation"): STATEMENT_READERS,
     ("GET", "/ledger/consolidation/{period:str}/{node:str}"): STATEMENT_READERS,
     ("GET", "/ledger/consolidation/{period:str}/{node:str}/eliminations"): STATEMENT_READERS,
@@ -116,11 +127,34 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/audit/export.xlsx"): AUDIT_READERS,
     ("GET", "/audit/{entry_id:int}"): AUDIT_READERS,
     ("POST", "/ledger/entities/{entity_id:uuid}"): LEDGER_APPROVERS,
+    ("GET", "/ledger/import"): LEDGER_WRITERS,
+    ("POST", "/ledger/import"): LEDGER_WRITERS,
+    ("GET", "/ledger/import/template.xlsx"): STATEMENT_READERS,
+    ("GET", "/ledger/import/reports/{token:str}"): LEDGER_WRITERS,
+    ("GET", "/ledger/import/reports/{token:str}/export/{table_id:str}"): LEDGER_WRITERS,
+    ("GET", "/ledger/intercompany"): STATEMENT_READERS,
+    ("GET", "/ledger/intercompany/{period:str}"): STATEMENT_READERS,
+    ("GET", "/ledger/intercompany/{period:str}/export/{table_id:str}"): STATEMENT_READERS,
+    ("GET", "/ledger/intercompany/{period:str}/{entity_id:uuid}"): STATEMENT_READERS,
+    ("POST", "/ledger/intercompany/{period:str}/{entity_id:uuid}"): LEDGER_WRITERS,
+    ("GET", "/ledger/intercompany/{period:str}/{entity_id:uuid}/blank-line"): LEDGER_WRITERS,
 }
 
 # Pages that answer a made-up id outside a scoped role's scope with 403 (the API says 404): the
 # guard let the role through, the scope check refused the record.
-SCOPE_FORBIDS = {("GET", "/ledger/entities/{entity_id:uuid}"): frozenset({ENTITY_FINANCE})}
+SCOPE_FORBIDS = {
+    ("GET", "/ledger/entities/{entity_id:uuid}"): frozenset({ENTITY_FINANCE}),
+    ("GET", "/ledger/intercompany/{period:str}/{entity_id:uuid}"): frozenset({ENTITY_FINANCE}),
+    ("POST", "/ledger/intercompany/{period:str}/{entity_id:uuid}"): frozenset({ENTITY_FINANCE}),
+    ("GET", "/ledger/reports/{entity_id:uuid}/{period:str}"): frozenset({ENTITY_FINANCE}),
+    ("GET", "/ledger/reports/{entity_id:uuid}/{period:str}/{version:int}"): frozenset(
+        {ENTITY_FINANCE}
+    ),
+    ("GET", "/ledger/reports/{entity_id:uuid}/{period:str}/versions.xlsx"): frozenset(
+        {ENTITY_FINANCE}
+    ),
+    ("POST", "/ledger/reports/{entity_id:uuid}/{period:str}"): frozenset({ENTITY_FINANCE}),
+}
 
 PERIOD = "2025-Q3"
 STATEMENT = {  # balanced: 800 of assets = 100 of liabilities + 700 of equity

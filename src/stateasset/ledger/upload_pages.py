@@ -711,7 +711,7 @@ class IntercompanyPages(PageController):
             tables.append((LINES, _lines_frame(entity_id, lines, names)))
             context.update(
                 entity_id=entity_id,
-                entity_name=names.get(entity_id, str(entity_id)),
+                entity_name=names[entity_id],
                 can_edit=allowed(actor, Permission.ledger_write),
                 rows=rows if rows is not None else _form_rows(entity_id, lines),
                 partners=await _partners(entity_id),
@@ -763,7 +763,9 @@ def _scoped(actor: Actor, exc: NotFound) -> Exception:
 
 
 async def _entity_lines(actor: Actor, period: str, entity_id: UUID) -> list[IntercompanyLineRead]:
+    """The entity's lines on both sides; 404 for no such entity, 403 outside a scoped user's."""
     try:
+        await service.get_entity(actor=actor, entity_id=entity_id)
         return await intercompany.list_intercompany(actor=actor, period=period, entity_id=entity_id)
     except NotFound as exc:
         raise _scoped(actor, exc) from exc
