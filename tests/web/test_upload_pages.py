@@ -191,6 +191,21 @@ async def test_another_platforms_company_is_refused_in_the_report(
     assert await db.fetchval("SELECT count(*) FROM statement") == before
 
 
+async def test_the_exported_report_keeps_a_formula_looking_cell_as_text(
+    demo_client: AsyncTestClient,
+) -> None:
+    client = demo_client
+    await _sign_in(client, "ef_chengjian")
+    csv = "统一社会信用代码,期间,项目编码,金额\n91350181MA2YK1XX4R,2026-Q3,=1+1,5\n"
+    refused = await _upload(client, csv.encode(), "q3.csv")
+    assert {r[3] for r in _rows(refused.text, "import-errors")} == {"=1+1"}
+    report = str(refused.url).removeprefix("http://testserver.local")
+    export = await client.get(f"{report}/export/import-errors?f_sheet=csv")
+    sheet = openpyxl.load_workbook(io.BytesIO(export.content)).active
+    cell = next(c for c in sheet["D"][1:] if c.value == "=1+1")
+    assert cell.data_type == "s"
+
+
 async def test_import_needs_ledger_write_and_the_csrf_token(
     demo_client: AsyncTestClient,
 ) -> None:
