@@ -315,6 +315,14 @@ async def test_the_auditor_reads_the_log_with_the_chain_verified(
     assert _cells(entry.text, "short_name")[1:] == ["", "城建一"]
     assert re.search(r'<tr class="changed"><td>industry</td>', entry.text)
     assert (await client.get("/audit/999999", headers=auditor)).status_code == 404
+    # a statement's items, one row each
+    filed = await db.fetchval(
+        "SELECT id FROM audit_log WHERE action = 'statement.submit' AND object_id LIKE $1",
+        f"{worked_example['P']}%",
+    )
+    statement = await client.get(f"/audit/{filed}", headers=auditor)
+    assert _cells(statement.text, "items.total_assets")[1] == ""
+    assert _cells(statement.text, "items.total_assets")[2].startswith("2000")
     # export: every matching row
     export = await client.get(
         f"/audit/export.xlsx?f_action=entity.update&f_object_id={worked_example['S2']}",

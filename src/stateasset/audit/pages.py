@@ -125,11 +125,22 @@ def _text(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
+def _flat(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested objects as dotted fields (`items.cash`), so each amount gets its own row."""
+    out: dict[str, Any] = {}
+    for key, inner in value.items():
+        if isinstance(inner, dict) and inner:
+            out.update(_flat(inner, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = inner
+    return out
+
+
 def side_by_side(before: Any, after: Any) -> list[dict[str, Any]] | None:
     """Field by field, before against after, when both are objects (or absent); else None."""
     if not all(isinstance(v, dict) or v is None for v in (before, after)):
         return None
-    old, new = before or {}, after or {}
+    old, new = _flat(before or {}), _flat(after or {})
     keys = list(old) + [k for k in new if k not in old]
     return [
         {

@@ -165,6 +165,12 @@ def _scoped(actor: Actor, exc: NotFound) -> Exception:
     return PermissionDeniedException("outside the user's scope")
 
 
+async def short_names(actor: Actor) -> dict[UUID, str]:
+    """Each visible entity's short name (its name when it has none): wide tables stay readable."""
+    listed = await service.list_entities(actor=actor, limit=1_000_000)
+    return {e.id: e.short_name or e.name for e in listed.items}
+
+
 async def report_of(actor: Actor, node: str, period: str) -> ConsolidationRead:
     """The consolidated report, every elimination listed, exactly as the API computes it."""
     try:
@@ -213,7 +219,7 @@ def summary_rows(report: ConsolidationRead) -> list[dict[str, Any]]:
 
 
 def eliminations_frame(report: ConsolidationRead, names: dict[UUID, str]) -> pl.DataFrame:
-    """Every elimination by pair, with Chinese kinds and the members' names."""
+    """Every elimination by pair, with Chinese kinds and the members' (short) names."""
     rows = [
         {
             "kind_label": ELIMINATION_LABELS[e.kind],
@@ -375,7 +381,7 @@ class ConsolidationPages(PageController):
     async def _tab(self, request: Reader, period: str, node: str, tab: str) -> Template:
         report = await report_of(request.user, node, period)
         names = await service.entity_names()
-        frame = _frame(tab, report, names)
+        frame = _frame(tab, report, names, await short_names(request.user))
         table = TABLES[tab].view(frame, request.query_params)
         export_url = _url(period, node, f"/export/{tab}") + table.url(page=None).rstrip("?")
         if is_htmx(request):
@@ -468,7 +474,7 @@ class ConsolidationPages(PageController):
         if tab not in TABLES:
             raise NotFound(f"no table {tab!r}")
         report = await report_of(request.user, node, period)
-        frame = _frame(tab, report, await service.entity_names())
+        frame = _frame(tab, report, await service.entity_names(), await short_names(request.user))
         content = TABLES[tab].xlsx(frame, request.query_params, SHEETS[tab])
         return _xlsx(content, f"consolidation-{period}-{tab}.xlsx")
 
@@ -482,9 +488,11 @@ class ConsolidationPages(PageController):
         return _xlsx(content, f"consolidation-{period}.xlsx")
 
 
-def _frame(tab: str, report: ConsolidationRead, names: dict[UUID, str]) -> pl.DataFrame:
+def _frame(
+    tab: str, report: ConsolidationRead, names: dict[UUID, str], short: dict[UUID, str]
+) -> pl.DataFrame:
     if tab == "eliminations":
-        return eliminations_frame(report, names)
+        return eliminations_frame(report, {**names, **short})
     if tab == "nci":
         return nci_frame(report, names)
     return items_frame(report)
@@ -501,8 +509,9 @@ def _xlsx(content: bytes, filename: str) -> Response[bytes]:
 def source_label(source: ResultSource) -> str:
     """Where the figures came from, as staff read it."""
     if source == ResultSource.stored:
-        return "存储结果：成员期间均已锁定，读取锁定时的合并结果"
-    return "即时计算：有成员期间尚未锁定，按当前报表计算"
+        return "存储结果：成员期间均已锁定，读取已保存的合并结果"
+    # The first request after a lock computes too (and stores what it computed).
+    return "即时计算：按各成员当前报表版本计算"
 
 
 REPORT_PAGES = [ConsolidationPages]
