@@ -322,6 +322,22 @@ async def test_correcting_one_side_through_the_form_clears_the_pair(
     assert _rows(report.text, "ic-pairs") == [["没有符合条件的记录"]]
     assert f"{corrected:,}" in (await client.get(fixed.headers["location"])).text
 
+    # a row ticked 删除 is left out: without the stock still held, the sale no longer matches
+    held = next(
+        k
+        for k in keys
+        if form[f"partner_id_{k}"] == mismatch["entity_id"]
+        and form[f"kind_{k}"] == "inventory_held"
+    )
+    data = {**form, f"amount_{target}": str(corrected), "remove": [held]}
+    assert (
+        await client.post(f"/ledger/intercompany/{PERIOD}/{short}", data=data)
+    ).status_code == 200
+    assert await db.fetchval("SELECT count(*) FROM intercompany_line") == lines_before - 1
+    [pair] = _rows((await _mismatch_page(client)).text, "ic-pairs")
+    assert pair[0] == "内部收入/成本"
+    assert pair[5] == f"{Decimal(form[f'amount_{held}']):,}"
+
 
 async def test_board_sees_no_form_and_scoped_staff_no_other_platform(
     demo_client: AsyncTestClient,

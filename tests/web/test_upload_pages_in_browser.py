@@ -139,6 +139,9 @@ def test_a_mismatch_is_corrected_through_the_form(signed_in: SignedIn, demo_serv
     mismatch = _api(demo_server, "gf")(f"/api/v1/ledger/intercompany/mismatches?period={PERIOD}")
     partner = mismatch[0]["entity_id"]
     rows = page.locator("#ic-rows tr")
+    shown = rows.count()
+    page.get_by_role("button", name="添加一行").click()
+    page.wait_for_function(f"document.querySelectorAll('#ic-rows tr').length == {shown + 1}")
     row = next(
         rows.nth(i)
         for i in range(rows.count())
