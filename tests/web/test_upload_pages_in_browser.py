@@ -164,6 +164,13 @@ def test_a_mismatch_is_corrected_through_the_form(signed_in: SignedIn, demo_serv
 def test_the_board_reads_the_lines_without_a_form(signed_in: SignedIn, demo_server: str) -> None:
     page = signed_in("board")
     page.goto(f"{demo_server}/ledger/intercompany?period={PERIOD}&entity=交建公司")
-    assert _table(page, "ic-lines")
+    lines = _table(page, "ic-lines")
+    assert len(lines) == 11
     assert page.locator("main form[method=post]").count() == 0
+    # sorting swaps only that table (htmx), the address keeps the period and the entity
+    page.locator("#tbl-ic-lines th a", has_text="金额").click()
+    page.wait_for_url("**/ledger/intercompany/2026-Q3/*?sort=amount")
+    amounts = [Decimal(r[4].replace(",", "")) for r in _table(page, "ic-lines")]
+    assert amounts == sorted(amounts) and len(amounts) == 11
+    assert page.locator("h1").count() == 1 and page.locator("#tbl-ic-pairs").count() == 1
     assert page.get_by_role("button", name="添加一行").count() == 0
