@@ -259,6 +259,21 @@ async def test_a_bad_amount_shows_its_reason_beside_the_field_and_stores_nothing
     assert "正在查看第 1 版（只读）" in old and 'name="items.' not in old
     assert fmt.yuan(cash) in old
 
+    # a warning does not block: revenue below Q2's year-to-date figure is saved and shown beside it
+    q2_revenue = await demo.fetchval(
+        "SELECT l.amount FROM statement s JOIN statement_line l ON l.statement = s.id "
+        "WHERE s.entity = $1 AND s.period = '2026-Q2' AND l.item = 'revenue'",
+        entity,
+    )
+    lower = {**fixed, "items.revenue": str(q2_revenue - 1), "_csrf_token": _token(html)}
+    warned = await client.post(url, data=lower, follow_redirects=False)
+    assert warned.headers["location"] == f"{url}?saved=3&added=1"
+    shown = (await client.get(warned.headers["location"])).text
+    assert "已保存为第 3 版。 有 1 条审核提示" in shown
+    assert re.search(
+        r'<span class="finding warning" data-rule="ytd_cumulative">提示：营业收入 revenue ', shown
+    )
+
 
 async def test_a_statement_form_needs_the_csrf_token_and_stays_in_scope(
     client: AsyncTestClient, demo: asyncpg.Connection
