@@ -336,6 +336,25 @@ async def test_group_finance_validates_the_selected_rows_with_per_row_results(
     states = await _states(demo)
     assert states["validated"] == 21 and states["submitted"] == 0
 
+    # locking the 21 validated: 交建公司's side of the ¥12,000.00 pair does not match
+    validated = [
+        str(r["entity"])
+        for r in await demo.fetch(
+            "SELECT entity FROM period_state WHERE period = $1 AND state = 'validated'", PERIOD
+        )
+    ]
+    lock = {"action": "lock", "entity_ids": validated, "_csrf_token": _token(html)}
+    refused = await client.post(f"/ledger/periods/{PERIOD}", data=lock)
+    assert refused.status_code == 409
+    assert refused.text.count('<tr class="refused">') == 1
+    assert re.search(
+        r'<tr class="refused"><td>福清市交通建设工程有限公司</td><td>被拒绝</td>'
+        r"<td>内部往来对账不符，见内部往来页 .*has intercompany pairs that do not match",
+        refused.text,
+    )
+    assert "只对可执行的 20 个主体锁定" in refused.text
+    assert (await _states(demo))["locked"] == 0
+
 
 async def test_reopen_is_for_admins_and_needs_a_reason(
     client: AsyncTestClient, demo: asyncpg.Connection

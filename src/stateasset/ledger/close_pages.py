@@ -474,6 +474,30 @@ class RowResult:
     name: str
     outcome: Literal["moved", "refused", "held"]  # held: could move, but the batch did not
     note: str
+    detail: str = ""  # the service's own reason, as the API gives it
+
+
+# The period service's refusals (English, for the API) as staff read them.
+_REFUSALS: tuple[tuple[re.Pattern[str], Any], ...] = (
+    (
+        re.compile(r".* is (\w+), not (\w+)"),
+        lambda m: f"当前{STATE_LABELS.get(m[1], m[1])}，须先{STATE_LABELS.get(m[2], m[2])}",
+    ),
+    (
+        re.compile(r".* has intercompany pairs that do not match.*"),
+        lambda m: "内部往来对账不符，见内部往来页",
+    ),
+    (re.compile(r".* has no statement for .*"), lambda m: "尚未填报快报"),
+    (re.compile(r".* statement has (\d+) error\(s\).*"), lambda m: f"快报有 {m[1]} 条审核错误"),
+)
+
+
+def _in_chinese(reason: str) -> str:
+    """A refusal of the period service in staff's words; the reason itself when not known."""
+    for pattern, say in _REFUSALS:
+        if found := pattern.fullmatch(reason):
+            return say(found)
+    return reason
 
 
 def _results(
@@ -515,7 +539,7 @@ def _results(
     for index, entity_id in enumerate(selected):
         name = names.get(entity_id, str(entity_id))
         if index in reasons:
-            rows.append(RowResult(name, "refused", reasons[index]))
+            rows.append(RowResult(name, "refused", _in_chinese(reasons[index]), reasons[index]))
         else:
             movable.append(entity_id)
             held.append(RowResult(name, "held", "可执行，但整批未执行"))
