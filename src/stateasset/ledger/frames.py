@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
 
+import asyncpg
 import polars as pl
 
 from stateasset.core.money import MONEY
@@ -65,11 +66,17 @@ INTERCOMPANY_SCHEMA: dict[str, pl.DataType] = {
 """Intercompany lines (内部往来): what `entity_id` reports toward `partner_id`."""
 
 
-async def _copy_frame(query: str, *args: object, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+async def _copy_frame(
+    query: str,
+    *args: object,
+    schema: dict[str, pl.DataType],
+    conn: asyncpg.Connection | None = None,
+) -> pl.DataFrame:
     """The rows of `query` (its columns named and ordered as `schema`) as a frame of `schema`.
 
     Decimal columns travel as text and are cast exactly; a wrong column order raises rather
-    than silently relabelling the columns.
+    than silently relabelling the columns. `conn`: read on it (e.g. inside its snapshot) rather
+    than on `connection()`'s.
     """
     buffer = io.BytesIO()
 
@@ -78,8 +85,11 @@ async def _copy_frame(query: str, *args: object, schema: dict[str, pl.DataType])
         # output to a thread, which costs more than the in-memory write.
         buffer.write(chunk)
 
-    async with connection() as conn:
+    if conn is not None:
         await conn.copy_from_query(query, *args, output=write, format="csv", header=True)
+    else:
+        async with connection() as own:
+            await own.copy_from_query(query, *args, output=write, format="csv", header=True)
     buffer.seek(0)
     header = buffer.readline().decode().rstrip("\r\n").split(",")
     if header != list(schema):

@@ -40,7 +40,8 @@ EVENTS_SCHEMA: dict[str, pl.DataType] = {
     "depreciation": MONEY,
     "income": MONEY,
 }
-"""Asset events as `card_balances` and `effective_by_entity` take them."""
+"""Asset events as `card_balances` and `effective_by_entity` take them (the ids and kind may
+also be Categorical, as `frames.events_frame` reads them)."""
 
 CARDS_SCHEMA: dict[str, pl.DataType] = {
     "card_id": pl.String(),
@@ -53,6 +54,13 @@ CARDS_SCHEMA: dict[str, pl.DataType] = {
     "status": pl.String(),
 }
 """Cards as they are now (current holder), for depreciation and effectiveness."""
+
+CARD_KINDS_SCHEMA: dict[str, pl.DataType] = {
+    "card_id": pl.String(),
+    "category": pl.String(),
+    "operating": pl.Boolean(),
+}
+"""What `effective_by_entity` needs of the cards (CARDS_SCHEMA frames do as well)."""
 
 THRESHOLDS_SCHEMA: dict[str, pl.DataType] = {"category": pl.String(), "threshold": MONEY}
 CASH_SCHEMA: dict[str, pl.DataType] = {"entity_id": pl.String(), "cash": MONEY}
@@ -70,24 +78,36 @@ def _zero() -> pl.Expr:
     return pl.lit(0, dtype=MONEY)
 
 
+def _by_card_and_holder(events: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
+    """Sums per (card, holder) as of `as_of`: the one pass over the events both views share."""
+    since = year_before(as_of)
+    return (
+        events.filter(pl.col("event_date") <= as_of)
+        .group_by("card_id", "holder_id")
+        .agg(
+            pl.col("original").sum().alias("original"),
+            pl.col("depreciation").sum().alias("depreciation"),
+            pl.col("income").filter(pl.col("event_date") > since).sum().alias("income_12m"),
+        )
+        # Ids may arrive as Categorical (`frames` reads them so: grouping is then far cheaper);
+        # every result carries them as String.
+        .with_columns(pl.col("card_id", "holder_id").cast(pl.String))
+    )
+
+
 def card_balances(events: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
     """Per card: original, depreciation, book and trailing-12-month income as of `as_of`.
 
     Columns: card_id, original, depreciation, book, income_12m; one row per card with an event
     on or before `as_of`.
     """
-    since = year_before(as_of)
     return (
-        events.filter(pl.col("event_date") <= as_of)
+        _by_card_and_holder(events, as_of)
         .group_by("card_id")
         .agg(
             pl.col("original").sum().alias("original"),
             pl.col("depreciation").sum().alias("depreciation"),
-            pl.col("income")
-            .filter(pl.col("event_date") > since)
-            .sum()
-            .fill_null(_zero())
-            .alias("income_12m"),
+            pl.col("income_12m").sum().fill_null(_zero()).alias("income_12m"),
         )
         .with_columns((pl.col("original") - pl.col("depreciation")).alias("book"))
         .select("card_id", "original", "depreciation", "book", "income_12m")
@@ -100,14 +120,10 @@ def holdings(events: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
     Columns: card_id, holder_id, original, depreciation, book.
     """
     return (
-        events.filter(pl.col("event_date") <= as_of)
-        .group_by("card_id", "holder_id")
-        .agg(
-            pl.col("original").sum().alias("original"),
-            pl.col("depreciation").sum().alias("depreciation"),
-        )
+        _by_card_and_holder(events, as_of)
         .filter((pl.col("original") != 0) | (pl.col("depreciation") != 0))
         .with_columns((pl.col("original") - pl.col("depreciation")).alias("book"))
+        .select("card_id", "holder_id", "original", "depreciation", "book")
     )
 
 
@@ -134,7 +150,11 @@ def effective_by_entity(
     income = card_balances(events, as_of).select("card_id", "income_12m")
     held = (
         holdings(events, as_of)
-        .join(cards.select("card_id", "category", "operating"), on="card_id", how="left")
+        .join(
+            cards.select(pl.col("card_id").cast(pl.String), "category", "operating"),
+            on="card_id",
+            how="left",
+        )
         .join(income, on="card_id", how="left")
         .join(thresholds, on="category", how="left")
         .with_columns(
@@ -217,7 +237,7 @@ def depreciation_due(
         (pl.col("kind") == "depreciate")
         & (pl.col("event_date") >= month_start)
         & (pl.col("event_date") <= month_end)
-    ).select("card_id")
+    ).select(pl.col("card_id").cast(pl.String))
     balances = card_balances(events, month_end).select("card_id", "original", "depreciation")
     life = pl.col("useful_life_months").cast(pl.Int64)
     depreciable = _cents(pl.col("original")) - _cents(pl.col("salvage"))
@@ -229,7 +249,8 @@ def depreciation_due(
         pl.when(elapsed >= life).then(remaining).otherwise(pl.min_horizontal(monthly, remaining))
     )
     return (
-        cards.filter(
+        cards.with_columns(pl.col("card_id", "holder_id").cast(pl.String))
+        .filter(
             (pl.col("useful_life_months") > 0)
             & (pl.col("status") != "disposed")
             & ~pl.col("category").is_in(NON_DEPRECIATING)

@@ -89,7 +89,7 @@ async def effective_frame(*, actor: Actor, as_of: date) -> pl.DataFrame:
     """
     visible = await ledger_service.visible_entity_ids(actor, as_of)
     events = await frames.events_frame(up_to=as_of)
-    cards = await frames.cards_frame()
+    cards = await frames.card_kinds_frame()
     cash = await frames.cash_frame(last_quarter_code(as_of))
     per_entity = compute.effective_by_entity(events, cards, thresholds_frame(), as_of, cash)
     members, names = await members_frame(as_of, visible)

@@ -1,6 +1,13 @@
 """The asset register's tables read into Polars by COPY (as `ledger.frames` reads the ledger's).
 
 The schemas are `compute`'s; amounts travel as NUMERIC text and are cast exactly.
+
+Events are append-only (a trigger refuses UPDATE, DELETE and TRUNCATE), so the set of events a
+snapshot sees only grows: when the table's row count and storage (its relfilenode, which a
+TRUNCATE or a restore replaces) are what they were, the events are exactly those read before.
+`events_frame` keeps the last full read per process under that key and answers from it after a
+count, which scans the table in PostgreSQL without sending it; anything else is read afresh. It
+is used only outside a transaction, whose own uncommitted rows must not be kept.
 """
 
 from __future__ import annotations
@@ -11,7 +18,14 @@ from uuid import UUID
 
 import polars as pl
 
-from stateasset.ledger.assets.compute import CARDS_SCHEMA, CASH_SCHEMA, EVENTS_SCHEMA
+from stateasset import db
+from stateasset.db import engine
+from stateasset.ledger.assets.compute import (
+    CARD_KINDS_SCHEMA,
+    CARDS_SCHEMA,
+    CASH_SCHEMA,
+    EVENTS_SCHEMA,
+)
 from stateasset.ledger.frames import _copy_frame
 
 _EVENT_COLUMNS = (
@@ -24,10 +38,47 @@ _CARD_COLUMNS = (
 )
 
 
+_cached: tuple[tuple[str, int, int], pl.DataFrame] | None = None
+# A million events name a hundred thousand cards: read as Categorical, the ids are stored once
+# each and grouped by integer code, several times faster than by text.
+_EVENTS_READ = {
+    **EVENTS_SCHEMA,
+    **{name: pl.Categorical() for name in ("card_id", "holder_id", "kind")},
+}
+
+
+async def _all_events() -> pl.DataFrame:
+    """Every event, from the process's cache when the table is as it was (see the docstring)."""
+    global _cached
+    async with db.connection() as conn, conn.transaction(isolation="repeatable_read"):
+        row = await conn.fetchrow(
+            "SELECT current_database() AS db, pg_relation_filenode('asset_event') AS node, "
+            "count(*) AS n FROM asset_event"
+        )
+        key = (row["db"], row["node"], row["n"])
+        if _cached is not None and _cached[0] == key:
+            return _cached[1]
+        # Same connection, same snapshot: the rows counted are the rows read.
+        frame = await _copy_frame(
+            f"SELECT {_EVENT_COLUMNS} FROM asset_event", schema=_EVENTS_READ, conn=conn
+        )
+    _cached = (key, frame)
+    return frame
+
+
+def forget_events() -> None:
+    """Drop the cached events (tests that rebuild the table under the same counts call it)."""
+    global _cached
+    _cached = None
+
+
 async def events_frame(
     *, up_to: date | None = None, card_ids: Sequence[UUID] | None = None
 ) -> pl.LazyFrame:
     """Asset events (EVENTS_SCHEMA) dated on or before `up_to`, of `card_ids` when given."""
+    if card_ids is None and engine().current_transaction.get() is None:
+        frame = (await _all_events()).lazy()
+        return frame if up_to is None else frame.filter(pl.col("event_date") <= up_to)
     where, args = ["event_date <= $1"], [up_to or date.max]
     if card_ids is not None:
         where.append("card = ANY($2::uuid[])")
@@ -35,7 +86,7 @@ async def events_frame(
     frame = await _copy_frame(
         f"SELECT {_EVENT_COLUMNS} FROM asset_event WHERE {' AND '.join(where)}",
         *args,
-        schema=EVENTS_SCHEMA,
+        schema=_EVENTS_READ,
     )
     return frame.lazy()
 
@@ -50,6 +101,15 @@ async def cards_frame(card_ids: Sequence[UUID] | None = None) -> pl.LazyFrame:
             list(card_ids),
             schema=CARDS_SCHEMA,
         )
+    return frame.lazy()
+
+
+async def card_kinds_frame() -> pl.LazyFrame:
+    """Every card's category and operating flag (CARD_KINDS_SCHEMA): all the ratios need of it."""
+    frame = await _copy_frame(
+        "SELECT id::text AS card_id, category, operating::text AS operating FROM asset_card",
+        schema=CARD_KINDS_SCHEMA,
+    )
     return frame.lazy()
 
 
