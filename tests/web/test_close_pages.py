@@ -390,6 +390,7 @@ async def test_reopen_is_for_admins_and_needs_a_reason(
     )
     assert short.status_code == 400
     assert 'data-field="body.reason">重开原因：Expected `str` of length &gt;= 4' in short.text
+    assert ">no</textarea>" in short.text  # as typed
     assert (await _states(demo, "2026-Q2")) == Counter({"locked": 27})
 
     reopened = await client.post(

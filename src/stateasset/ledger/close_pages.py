@@ -598,7 +598,9 @@ class PeriodPages(PageController):
                 PeriodTransitionRequest,
             )
         except Invalid as exc:
-            return await self._render(request, period, refused=exc, status_code=400)
+            return await self._render(
+                request, period, refused=exc, reason=reason or None, status_code=400
+            )
         selected = transition.entity_ids or []
         action = transition.action
         names = {
