@@ -203,7 +203,7 @@ class CardController(Controller):
         guards=[requires(Permission.ledger_read)],
     )
     async def lineage(self, request: Reader, card_id: CardId) -> CardLineage:
-        """资产脉络: every event in order with who posted it, and every holder the card had."""
+        """The card's lineage (资产脉络): every event in order with who posted it, and every holder."""
         return await service.lineage(actor=request.user, card_id=card_id)
 
     @post(
@@ -478,7 +478,7 @@ async def effective_assets(
         ),
     ] = None,
 ) -> list[EffectiveRow]:
-    """有效资产比重 and 经营性资产占比 per entity and node in your scope, as of a date."""
+    """The effective asset ratio (有效资产比重) and operating share per entity and node, as of a date."""
     return await effective.effective_assets(actor=request.user, as_of=as_of or today(), node=node)
 
 

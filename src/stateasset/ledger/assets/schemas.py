@@ -105,7 +105,7 @@ class PostableKind(StrEnum):
     reversal = "reversal"
 
 
-class CardCreate(msgspec.Struct, frozen=True, kw_only=True):
+class CardCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A new card and the acquisition that puts its original value on the books."""
 
     code: Code
@@ -122,7 +122,7 @@ class CardCreate(msgspec.Struct, frozen=True, kw_only=True):
     status: Status = Status.in_use
 
 
-class CardUpdate(msgspec.Struct, frozen=True, kw_only=True):
+class CardUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """What may change on a card without an event: description, place and use."""
 
     name: Name | None = None
@@ -154,7 +154,7 @@ class CardRead(msgspec.Struct, frozen=True, kw_only=True):
     income_12m: Decimal  # income over the 12 months to today
 
 
-class EventCreate(msgspec.Struct, frozen=True, kw_only=True):
+class EventCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A revaluation (amount: the change to original value), income, disposal or reversal."""
 
     kind: PostableKind
@@ -207,14 +207,14 @@ class CardLineage(msgspec.Struct, frozen=True, kw_only=True):
     holders: list[HolderSpan]
 
 
-class TransferCreate(msgspec.Struct, frozen=True, kw_only=True):
+class TransferCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     card_ids: Annotated[list[UUID], msgspec.Meta(min_length=1, max_length=5000)]
     to_holder_id: UUID
     transfer_date: date
     note: str = ""
 
 
-class TransferReject(msgspec.Struct, frozen=True, kw_only=True):
+class TransferReject(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 
 
@@ -267,14 +267,14 @@ class DepreciationReport(msgspec.Struct, frozen=True, kw_only=True):
     skipped_locked: list[str]  # "<entity id>/<period>" whose period was closed
 
 
-class CampaignCreate(msgspec.Struct, frozen=True, kw_only=True):
+class CampaignCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: Name
     as_of: date
     entity_ids: Annotated[list[UUID], msgspec.Meta(min_length=1, max_length=5000)]
     categories: list[Category] = []
 
 
-class CountCreate(msgspec.Struct, frozen=True, kw_only=True):
+class CountCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A counted item: its code at a holder, where it was seen; name/value for one not on the books."""
 
     holder_id: UUID
