@@ -519,10 +519,11 @@ async def _locked_card(conn: asyncpg.Connection, actor: Actor, card_id: UUID) ->
 
 
 async def balances_at_holder(conn: asyncpg.Connection, card_id: UUID, holder: UUID) -> Any:
-    """The card's original and depreciation booked at `holder`, and its latest event date."""
+    """The card's original and depreciation booked at `holder`, its first and latest event dates."""
     return await conn.fetchrow(
         "SELECT coalesce(sum(original), 0) AS original, "
-        "coalesce(sum(depreciation), 0) AS depreciation, max(event_date) AS last_date "
+        "coalesce(sum(depreciation), 0) AS depreciation, max(event_date) AS last_date, "
+        "min(event_date) AS first_date "
         "FROM asset_event WHERE card = $1 AND holder = $2",
         card_id,
         holder,
@@ -540,8 +541,12 @@ async def post_event(*, actor: Actor, card_id: UUID, data: EventCreate) -> Event
                 "body.event_date",
                 f"must be on or after the card's latest event ({held['last_date'].isoformat()})",
             )
-        if data.event_date < row["acquired_on"]:
-            raise invalid("body.event_date", "must be on or after the card's acquisition")
+        if data.event_date < held["first_date"]:
+            # Income may be dated back, but not to before the holder had the card.
+            raise invalid(
+                "body.event_date",
+                f"must be on or after the card came to its holder ({held['first_date'].isoformat()})",
+            )
         if data.kind == PostableKind.reversal:
             event_id = await _reverse(conn, actor, row, data)
         else:
