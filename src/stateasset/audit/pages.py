@@ -25,12 +25,12 @@ from stateasset.auth.guards import requires
 from stateasset.auth.roles import Permission
 from stateasset.auth.schemas import Actor
 from stateasset.core.clock import utc_now
+from stateasset.core.http import xlsx_download
 from stateasset.core.schemas import MAX_PAGE
 from stateasset.web.shell import PageController, is_htmx, page
 from stateasset.web.table import Column, Field, Table
 
 Reader = Request[Actor, Any, Any]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BEIJING = timezone(timedelta(hours=8), "北京时间")
 EXPORT_LIMIT = 10_000
 """The most rows an export writes: a filter narrows a longer log first."""
@@ -204,11 +204,7 @@ class AuditPages(PageController):
             if len(listing.items) < MAX_PAGE:
                 break
         content = AUDIT_TABLE.xlsx(entries_frame(records[:EXPORT_LIMIT]), {}, "审计日志")
-        return Response(
-            content,
-            media_type=XLSX,
-            headers={"Content-Disposition": "attachment; filename=audit.xlsx"},
-        )
+        return xlsx_download(content, "audit.xlsx")
 
     @get("/{entry_id:int}")
     async def entry(self, request: Reader, entry_id: FromPath[int]) -> Template:

@@ -8,6 +8,7 @@ import uuid
 from contextvars import ContextVar
 from enum import Enum
 from typing import Any
+from urllib.parse import quote
 
 import asyncpg
 import msgspec
@@ -34,6 +35,27 @@ MAX_FIELD_PROBLEMS = 100
 """A problem lists at most this many errors; `errors_truncated` counts the rest."""
 MAX_PROBLEM_TEXT = 200
 """Characters kept of an error's field and reason, which may echo the caller's input."""
+
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_download(content: bytes, filename: str) -> Response[bytes]:
+    """A workbook as an attachment, for the API's exports and the pages' alike.
+
+    The name goes out twice (RFC 6266): `filename*` percent-encoded UTF-8, which keeps a Chinese
+    name, and a plain ASCII `filename` for clients that read only that.
+    """
+    fallback = re.sub(r"[^A-Za-z0-9._-]+", "_", filename).strip("_-") or "export.xlsx"
+    return Response(
+        content,
+        media_type=XLSX_MEDIA_TYPE,
+        headers={
+            "Content-Disposition": (
+                f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+            )
+        },
+    )
 
 
 def configure_logging(*, json: bool) -> None:

@@ -30,6 +30,7 @@ from stateasset.auth.guards import allowed, requires
 from stateasset.auth.roles import Permission
 from stateasset.auth.schemas import Actor
 from stateasset.core.errors import DomainError, FieldProblem, Invalid, NotFound, invalid
+from stateasset.core.http import xlsx_download
 from stateasset.core.periods import parse_period, period_of, quarter_period
 from stateasset.ledger import service
 from stateasset.ledger.catalogue import ITEMS, Item
@@ -49,7 +50,6 @@ from stateasset.web.shell import PageController, is_htmx, page
 from stateasset.web.table import Column, Table
 
 Reader = Request[Actor, Any, Any]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 STATE_LABELS = {"open": "编制中", "submitted": "已提交", "validated": "已审核", "locked": "已锁定"}
 ACTION_LABELS = {
@@ -268,11 +268,7 @@ class StatementPages(PageController):
         """The version history as filtered and sorted, as XLSX."""
         frame = await _in_scope(request.user, _versions_frame(request.user, entity_id, period))
         content = VERSIONS.xlsx(frame, request.query_params, "快报版本")
-        return Response(
-            content,
-            media_type=XLSX,
-            headers={"Content-Disposition": f"attachment; filename=versions-{period}.xlsx"},
-        )
+        return xlsx_download(content, f"versions-{period}.xlsx")
 
     @post("/{entity_id:uuid}/{period:str}", guards=[requires(Permission.ledger_write)])
     async def file(
@@ -575,11 +571,7 @@ class PeriodPages(PageController):
         period_of(period, "path.period")
         frame = await board_frame(request.user, period)
         content = _board_table(request.user).xlsx(frame, request.query_params, "期间看板")
-        return Response(
-            content,
-            media_type=XLSX,
-            headers={"Content-Disposition": f"attachment; filename=periods-{period}.xlsx"},
-        )
+        return xlsx_download(content, f"periods-{period}.xlsx")
 
     @post("/{period:str}", guards=[requires(Permission.ledger_write)])
     async def act(self, request: Reader, period: FromPath[str]) -> Template:

@@ -23,6 +23,7 @@ from litestar.params import (
 from stateasset.auth.guards import requires
 from stateasset.auth.roles import Permission
 from stateasset.auth.schemas import Actor
+from stateasset.core.http import XLSX_MEDIA_TYPE, xlsx_download
 from stateasset.core.idempotency import Answer, run_once
 from stateasset.core.schemas import MAX_PAGE, Page
 from stateasset.ledger import consolidation, service
@@ -58,7 +59,6 @@ from stateasset.ledger.schemas import (
     TreeNode,
 )
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(
@@ -138,14 +138,6 @@ class StatementUpload:
     """The multipart form of an upload: one file field named `file` (.xlsx or .csv)."""
 
     file: UploadFile
-
-
-def _xlsx(content: bytes, filename: str) -> Response[bytes]:
-    return Response(
-        content,
-        media_type=XLSX,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
-    )
 
 
 @get(
@@ -363,7 +355,7 @@ class StatementController(Controller):
         data: MultipartBody[StatementUpload],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ImportReport]:
-        """Upload XLSX or CSV statements: every error is listed and nothing is stored unless all pass."""
+        """Upload XLSX_MEDIA_TYPE or CSV statements: every error is listed and nothing is stored unless all pass."""
         content = await data.file.read()
         filename = data.file.filename or "upload.xlsx"
         return await run_once(
@@ -380,12 +372,12 @@ class StatementController(Controller):
         "/template",
         operation_id="statement_template",
         guards=[requires(Permission.ledger_statements)],
-        media_type=XLSX,
+        media_type=XLSX_MEDIA_TYPE,
     )
     async def template(self, request: Reader, period: QueryPeriod) -> Response[bytes]:
-        """The XLSX template for a period: one sheet per entity in your scope, Chinese labels."""
+        """The XLSX_MEDIA_TYPE template for a period: one sheet per entity in your scope, Chinese labels."""
         content = await uploads.statement_template(actor=request.user, period=period)
-        return _xlsx(content, f"statement-template-{period}.xlsx")
+        return xlsx_download(content, f"statement-template-{period}.xlsx")
 
     @get(
         "/{entity_id:uuid}/{period:str}",
@@ -516,7 +508,7 @@ class ConsolidationController(Controller):
         )
         return Response(body, media_type=MediaType.JSON)  # type: ignore[arg-type]
 
-    @get("/xlsx", operation_id="consolidation_xlsx", media_type=XLSX)
+    @get("/xlsx", operation_id="consolidation_xlsx", media_type=XLSX_MEDIA_TYPE)
     async def consolidation_xlsx(
         self,
         request: Reader,
@@ -533,7 +525,7 @@ class ConsolidationController(Controller):
             detail=EliminationDetail.all,
         )
         content = consolidation.consolidation_workbook(report, await service.entity_names())
-        return _xlsx(content, f"consolidation-{period}.xlsx")
+        return xlsx_download(content, f"consolidation-{period}.xlsx")
 
 
 LEDGER_CONTROLLERS = [

@@ -25,6 +25,7 @@ from stateasset.auth.guards import allowed, requires
 from stateasset.auth.roles import Permission
 from stateasset.auth.schemas import Actor
 from stateasset.core.errors import NotFound
+from stateasset.core.http import xlsx_download
 from stateasset.core.money import MONEY
 from stateasset.core.periods import period_of
 from stateasset.ledger import consolidation, service
@@ -36,7 +37,6 @@ from stateasset.web.shell import PageController, is_htmx, page
 from stateasset.web.table import Column, Table
 
 Reader = Request[Actor, Any, Any]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 FIGURES: tuple[tuple[str, str], ...] = (
     ("total_assets", "资产总计"),
@@ -148,11 +148,7 @@ class OverviewPages(PageController):
         period_of(period, "path.period")
         frame = _frame(await _slices(request.user, period))
         content = DIMENSIONS.xlsx(frame, request.query_params, "集团概览")
-        return Response(
-            content,
-            media_type=XLSX,
-            headers={"Content-Disposition": f"attachment; filename=overview-{period}.xlsx"},
-        )
+        return xlsx_download(content, f"overview-{period}.xlsx")
 
     async def _render(self, request: Reader, period: str | None) -> Template:
         actor = request.user

@@ -22,6 +22,7 @@ from stateasset.auth.guards import allowed, requires
 from stateasset.auth.roles import Permission
 from stateasset.auth.schemas import Actor
 from stateasset.core.errors import DomainError, NotFound
+from stateasset.core.http import xlsx_download
 from stateasset.ledger import service
 from stateasset.ledger.closing import statements
 from stateasset.ledger.schemas import ConsolidationMethod, EntityUpdate, TreeNode
@@ -38,7 +39,6 @@ METHOD_LABELS = {
 }
 STATUS_LABELS = {"active": "存续", "dormant": "停业", "deregistered": "注销"}
 HIERARCHIES = {"legal": "法人层级", "platform": "五大投平台", "segment": "业务板块"}
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 ENTITIES = Table(
     "entities",
@@ -166,11 +166,7 @@ class EntityPages(PageController):
         """The entities table as filtered and sorted, every row, as XLSX."""
         frame = await entities_frame(request.user, date.today())
         content = ENTITIES.xlsx(frame, request.query_params, "主体与股权")
-        return Response(
-            content,
-            media_type=XLSX,
-            headers={"Content-Disposition": "attachment; filename=entities.xlsx"},
-        )
+        return xlsx_download(content, "entities.xlsx")
 
     @get("/{entity_id:uuid}")
     async def entity(self, request: Reader, entity_id: FromPath[UUID]) -> Template:

@@ -28,6 +28,7 @@ from stateasset.auth.roles import Permission
 from stateasset.auth.schemas import Actor
 from stateasset.core.clock import today
 from stateasset.core.errors import DomainError, NotFound
+from stateasset.core.http import xlsx_download
 from stateasset.core.periods import period_of, quarter_period
 from stateasset.ledger import consolidation, service
 from stateasset.ledger.catalogue import ITEM_BY_CODE, ITEMS
@@ -44,7 +45,6 @@ from stateasset.web.shell import PageController, is_htmx, page
 from stateasset.web.table import Column, Table
 
 Reader = Request[Actor, Any, Any]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BASE = "/ledger/consolidation"
 
 ELIMINATION_LABELS = {
@@ -464,7 +464,7 @@ class ConsolidationPages(PageController):
             raise NotFound(f"no item {item!r}")
         frame = await members_frame(request.user, node, period, item, await service.entity_names())
         content = MEMBERS_TABLE.xlsx(frame, request.query_params, ITEM_BY_CODE[item].label)
-        return _xlsx(content, f"consolidation-{period}-{item}.xlsx")
+        return xlsx_download(content, f"consolidation-{period}-{item}.xlsx")
 
     @get("/{period:str}/{node:str}/export/{tab:str}")
     async def export(
@@ -476,7 +476,7 @@ class ConsolidationPages(PageController):
         report = await report_of(request.user, node, period)
         frame = _frame(tab, report, await service.entity_names(), await short_names(request.user))
         content = TABLES[tab].xlsx(frame, request.query_params, SHEETS[tab])
-        return _xlsx(content, f"consolidation-{period}-{tab}.xlsx")
+        return xlsx_download(content, f"consolidation-{period}-{tab}.xlsx")
 
     @get("/{period:str}/{node:str}/report.xlsx")
     async def workbook(
@@ -485,7 +485,7 @@ class ConsolidationPages(PageController):
         """The whole report as the API's workbook: items, eliminations, NCI, versions used."""
         report = await report_of(request.user, node, period)
         content = consolidation.consolidation_workbook(report, await service.entity_names())
-        return _xlsx(content, f"consolidation-{period}.xlsx")
+        return xlsx_download(content, f"consolidation-{period}.xlsx")
 
 
 def _frame(
@@ -496,14 +496,6 @@ def _frame(
     if tab == "nci":
         return nci_frame(report, names)
     return items_frame(report)
-
-
-def _xlsx(content: bytes, filename: str) -> Response[bytes]:
-    return Response(
-        content,
-        media_type=XLSX,
-        headers={"Content-Disposition": f"attachment; filename={filename}"},
-    )
 
 
 def source_label(source: ResultSource) -> str:

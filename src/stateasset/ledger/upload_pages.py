@@ -36,6 +36,7 @@ from stateasset.auth.guards import allowed, requires
 from stateasset.auth.roles import Permission
 from stateasset.auth.schemas import Actor
 from stateasset.core.errors import DomainError, FieldProblem, Invalid, NotFound
+from stateasset.core.http import xlsx_download
 from stateasset.core.idempotency import run_once
 from stateasset.core.periods import parse_period
 from stateasset.ledger import service
@@ -54,7 +55,6 @@ from stateasset.web.shell import PageController, is_htmx, page
 from stateasset.web.table import Column, Table, TableView
 
 Reader = Request[Actor, Any, Any]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 RULE_LABELS = {
     "balance": "资产负债平衡",
@@ -93,14 +93,6 @@ def _htmx_table(request: Reader) -> str | None:
     """The id of the table an htmx request swaps (its target is `tbl-<id>`)."""
     target = request.headers.get("hx-target") or ""
     return target.removeprefix("tbl-") if is_htmx(request) and target.startswith("tbl-") else None
-
-
-def _xlsx(content: bytes, filename: str) -> Response[bytes]:
-    return Response(
-        content,
-        media_type=XLSX,
-        headers={"Content-Disposition": f"attachment; filename={filename}"},
-    )
 
 
 # --- 导入 ---------------------------------------------------------------------------------------
@@ -326,7 +318,7 @@ class ImportPages(PageController):
     async def template(self, request: Reader, period: FromQuery[str]) -> Response[bytes]:
         """The API's XLSX template for the period: one sheet per entity in the user's scope."""
         content = await uploads.statement_template(actor=request.user, period=period)
-        return _xlsx(content, f"statement-template-{parse_period(period).code}.xlsx")
+        return xlsx_download(content, f"statement-template-{parse_period(period).code}.xlsx")
 
     @post("/", guards=[requires(Permission.ledger_write)], status_code=303)
     async def upload(self, request: Reader) -> Response[Any]:
@@ -391,7 +383,7 @@ class ImportPages(PageController):
             raise NotFound(f"no table {table_id} in this report")
         table, title = IMPORT_TABLES[table_id]
         content = table.xlsx(outcome.frames[table_id], request.query_params, title)
-        return _xlsx(content, f"{table_id}.xlsx")
+        return xlsx_download(content, f"{table_id}.xlsx")
 
 
 # --- 内部往来 -----------------------------------------------------------------------------------
@@ -642,7 +634,7 @@ class IntercompanyPages(PageController):
             raise NotFound(f"no table {table_id} on this page")
         table, frame, title = frames[table_id]
         content = table.xlsx(frame, request.query_params, title)
-        return _xlsx(content, f"intercompany-{period}-{table_id}.xlsx")
+        return xlsx_download(content, f"intercompany-{period}-{table_id}.xlsx")
 
     @get("/{period:str}/{entity_id:uuid}/blank-line", guards=[requires(Permission.ledger_write)])
     async def blank_line(

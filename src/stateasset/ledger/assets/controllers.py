@@ -13,6 +13,7 @@ from stateasset.auth.guards import requires
 from stateasset.auth.roles import Permission
 from stateasset.auth.schemas import Actor
 from stateasset.core.clock import today
+from stateasset.core.http import XLSX_MEDIA_TYPE, xlsx_download
 from stateasset.core.idempotency import run_once
 from stateasset.core.schemas import Page
 from stateasset.ledger.assets import depreciation, effective, inventory, service, transfers, uploads
@@ -38,14 +39,12 @@ from stateasset.ledger.assets.schemas import (
     TransferReject,
 )
 from stateasset.ledger.controllers import (
-    XLSX,
     IdempotencyKey,
     Limit,
     Offset,
     PathPeriod,
     QueryPeriod,
     StatementUpload,
-    _xlsx,
 )
 
 Reader = Request[Actor, Any, Any]
@@ -110,7 +109,7 @@ class CardController(Controller):
         "/export",
         operation_id="export_asset_cards",
         guards=[requires(Permission.ledger_read)],
-        media_type=XLSX,
+        media_type=XLSX_MEDIA_TYPE,
     )
     async def export(
         self,
@@ -134,17 +133,17 @@ class CardController(Controller):
                 idle=idle,
             ),
         )
-        return _xlsx(service.export_xlsx(frame), "asset-cards.xlsx")
+        return xlsx_download(service.export_xlsx(frame), "asset-cards.xlsx")
 
     @get(
         "/template",
         operation_id="asset_card_template",
         guards=[requires(Permission.ledger_read)],
-        media_type=XLSX,
+        media_type=XLSX_MEDIA_TYPE,
     )
     async def template(self) -> Response[bytes]:
         """The XLSX template for a bulk import of cards, with Chinese headers and instructions."""
-        return _xlsx(uploads.card_template(), "asset-card-template.xlsx")
+        return xlsx_download(uploads.card_template(), "asset-card-template.xlsx")
 
     @post("/import", operation_id="import_asset_cards", guards=[requires(Permission.ledger_write)])
     async def import_file(
