@@ -31,6 +31,7 @@ from stateasset.auth.schemas import Actor
 from stateasset.core.body import ApiRequest
 from stateasset.core.http import EXCEPTION_HANDLERS, RequestIdMiddleware, configure_logging
 from stateasset.ledger.assets.controllers import ASSET_CONTROLLERS
+from stateasset.ledger.assets.pages import ASSET_PAGES
 from stateasset.ledger.close_pages import CLOSE_PAGES
 from stateasset.ledger.controllers import LEDGER_CONTROLLERS
 from stateasset.ledger.overview_pages import OVERVIEW_PAGES
@@ -172,6 +173,7 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         *CLOSE_PAGES,
         *REPORT_PAGES,
         *UPLOAD_PAGES,
+        *ASSET_PAGES,
         AuthController,
         UserController,
         AuditController,

@@ -138,6 +138,27 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/ledger/intercompany/{period:str}/{entity_id:uuid}"): STATEMENT_READERS,
     ("POST", "/ledger/intercompany/{period:str}/{entity_id:uuid}"): LEDGER_WRITERS,
     ("GET", "/ledger/intercompany/{period:str}/{entity_id:uuid}/blank-line"): LEDGER_WRITERS,
+    # The asset register's pages: as its API.
+    ("GET", "/ledger/assets"): EVERYONE,
+    ("GET", "/ledger/assets/export.xlsx"): EVERYONE,
+    ("GET", "/ledger/assets/cards/{card_id:uuid}"): EVERYONE,
+    ("GET", "/ledger/assets/transfers"): EVERYONE,
+    ("GET", "/ledger/assets/transfers/export.xlsx"): EVERYONE,
+    ("GET", "/ledger/assets/transfers/new"): LEDGER_WRITERS,
+    ("POST", "/ledger/assets/transfers"): LEDGER_WRITERS,
+    ("GET", "/ledger/assets/transfers/{transfer_id:uuid}"): EVERYONE,
+    ("POST", "/ledger/assets/transfers/{transfer_id:uuid}/approve"): LEDGER_APPROVERS,
+    ("POST", "/ledger/assets/transfers/{transfer_id:uuid}/reject"): LEDGER_APPROVERS,
+    ("GET", "/ledger/assets/campaigns"): EVERYONE,
+    ("POST", "/ledger/assets/campaigns"): LEDGER_WRITERS,
+    ("GET", "/ledger/assets/campaigns/{campaign_id:uuid}"): EVERYONE,
+    ("GET", "/ledger/assets/campaigns/{campaign_id:uuid}/report.xlsx"): EVERYONE,
+    ("POST", "/ledger/assets/campaigns/{campaign_id:uuid}/counts"): LEDGER_WRITERS,
+    ("POST", "/ledger/assets/campaigns/{campaign_id:uuid}/counts/import"): LEDGER_WRITERS,
+    ("GET", "/ledger/assets/campaigns/{campaign_id:uuid}/close"): LEDGER_APPROVERS,
+    ("POST", "/ledger/assets/campaigns/{campaign_id:uuid}/close"): LEDGER_APPROVERS,
+    ("GET", "/ledger/assets/effective"): EVERYONE,
+    ("GET", "/ledger/assets/effective/export.xlsx"): EVERYONE,
 }
 
 # Pages that answer a made-up id outside a scoped role's scope with 403 (the API says 404): the
@@ -154,6 +175,14 @@ SCOPE_FORBIDS = {
         {ENTITY_FINANCE}
     ),
     ("POST", "/ledger/reports/{entity_id:uuid}/{period:str}"): frozenset({ENTITY_FINANCE}),
+    ("GET", "/ledger/assets/cards/{card_id:uuid}"): frozenset({ENTITY_FINANCE}),
+    ("GET", "/ledger/assets/transfers/{transfer_id:uuid}"): frozenset({ENTITY_FINANCE}),
+    ("GET", "/ledger/assets/campaigns/{campaign_id:uuid}"): frozenset({ENTITY_FINANCE}),
+    ("GET", "/ledger/assets/campaigns/{campaign_id:uuid}/report.xlsx"): frozenset({ENTITY_FINANCE}),
+    ("POST", "/ledger/assets/campaigns/{campaign_id:uuid}/counts"): frozenset({ENTITY_FINANCE}),
+    ("POST", "/ledger/assets/campaigns/{campaign_id:uuid}/counts/import"): frozenset(
+        {ENTITY_FINANCE}
+    ),
 }
 
 PERIOD = "2025-Q3"

@@ -43,6 +43,10 @@ MENU: list[MenuEntry] = [
     MenuEntry("导入", "/ledger/import", Permission.ledger_write, "⇪"),
     MenuEntry("内部往来", "/ledger/intercompany", Permission.ledger_statements, "⇄"),
     MenuEntry("合并报表", "/ledger/consolidation", Permission.ledger_statements, "∑"),
+    MenuEntry("资产台账", "/ledger/assets", Permission.ledger_read, "▥"),
+    MenuEntry("划拨", "/ledger/assets/transfers", Permission.ledger_read, "⇆"),
+    MenuEntry("资产盘点", "/ledger/assets/campaigns", Permission.ledger_read, "✓"),
+    MenuEntry("有效资产", "/ledger/assets/effective", Permission.ledger_read, "◔"),
     MenuEntry("审计日志", "/audit", Permission.audit_read, "☰"),
 ]
 

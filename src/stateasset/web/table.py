@@ -19,9 +19,11 @@ page's form `<table id>-selected`, for actions on the selected rows; left out of
 
 A listing its service pages in SQL (the audit log) uses the same component on one page of rows:
 `page, size = table.paging(query)`, ask the service for that slice, then
-`table.paged(frame, total, query)`; its `fields` (text or date inputs, kept as `f_<key>` in the
-URL like the select filters) go to the service as its filters, and the headers do not sort, as
-the order is the service's.
+`table.paged(frame, total, query)`; its `fields` (text, date or select inputs, kept as `f_<key>`
+in the URL like the select filters) go to the service as its filters, and the headers do not
+sort, as the order is the service's. A page whose service filters the frame before the table
+sees it (the asset list) uses `fields` the same way with `view`: `table.field_values(query)`
+reads them, and the table leaves them to the service.
 The export writes the same filtered and sorted rows, every page, through xlsxwriter with strings
 written as strings (a cell starting with `=` stays text).
 """
@@ -67,7 +69,8 @@ class Field:
 
     key: str
     label: str
-    type: Literal["text", "date"] = "text"
+    type: Literal["text", "date", "select"] = "text"
+    options: Sequence[tuple[str, str]] = ()  # a select's (value, label) pairs
 
 
 @dataclass
@@ -167,6 +170,11 @@ class Table:
             if value := (query.get(f"f_{f.key}") or "").strip()[:200]:
                 filters[f.key] = value
         return q, sort, desc, filters
+
+    def field_values(self, query: Mapping[str, str]) -> dict[str, str]:
+        """The `fields`' values in the query: what the page hands its service as filters."""
+        _, _, _, filters = self._state(query)
+        return {f.key: filters[f.key] for f in self.fields if f.key in filters}
 
     def rows(self, frame: pl.DataFrame, query: Mapping[str, str]) -> pl.DataFrame:
         """Every row matching the query, in its order: what the page shows and the export writes."""
