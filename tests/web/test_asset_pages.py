@@ -177,3 +177,275 @@ async def test_a_card_from_an_agency_shows_its_balances_and_lineage_with_the_tra
     holders = re.findall(r"<ul class=\"holders\">(.*?)</ul>", html, re.S)[0]
     assert holders.index("福清市城市建设投资集团有限公司") > 0
     assert "至今" in holders.split("福清市城市建设投资集团有限公司", 1)[1]
+
+
+async def _cj_cards(db: asyncpg.Connection, n: int) -> list[str]:
+    """Codes of `n` of 城建投's own cards in use, by code."""
+    rows = await db.fetch(
+        "SELECT c.code FROM asset_card c JOIN entity e ON e.id = c.holder "
+        "WHERE e.short_name = '城建投' AND c.status <> 'disposed' ORDER BY c.code LIMIT $1",
+        n,
+    )
+    return [r["code"] for r in rows]
+
+
+async def test_a_transfer_request_refuses_bad_codes_beside_the_field_and_stores_once(
+    demo_client: AsyncTestClient, db: asyncpg.Connection
+) -> None:
+    client = demo_client
+    await _sign_in(client, "gf")
+    cj, jt = await _entity_id(db, "城建投"), await _entity_id(db, "交通投")
+    codes = await _cj_cards(db, 2)
+    before = await db.fetchval("SELECT count(*) FROM asset_transfer")
+
+    form = await client.get("/ledger/assets/transfers/new")
+    assert form.status_code == 200
+    fields = {
+        "_csrf_token": _csrf(form.text),
+        "idempotency_key": _key(form.text),
+        "from_holder_id": str(cj),
+        "to_holder_id": str(jt),
+        "codes": f"{codes[0]}\nNO-SUCH-CARD",
+        "transfer_date": "2026-11-27",
+        "note": "划转经营性资产",
+    }
+    refused = await client.post("/ledger/assets/transfers", data=fields)
+    assert refused.status_code == 422
+    assert "划出单位名下没有这些资产编码：NO-SUCH-CARD" in refused.text
+    assert 'aria-invalid="true">' + f"{codes[0]}\nNO-SUCH-CARD" in refused.text  # as typed
+    assert await db.fetchval("SELECT count(*) FROM asset_transfer") == before
+
+    # without the CSRF token the form is refused before anything runs
+    no_csrf = {k: v for k, v in fields.items() if k != "_csrf_token"}
+    assert (await client.post("/ledger/assets/transfers", data=no_csrf)).status_code == 403
+
+    fields["codes"] = "，".join(codes)
+    made = await client.post("/ledger/assets/transfers", data=fields, follow_redirects=False)
+    assert made.status_code == 303
+    again = await client.post("/ledger/assets/transfers", data=fields, follow_redirects=False)
+    assert again.headers["location"] == made.headers["location"]  # the same transfer, once
+    assert await db.fetchval("SELECT count(*) FROM asset_transfer") == before + 1
+    shown = await client.get(made.headers["location"])
+    assert "已提交划拨申请" in shown.text
+    assert "待审批" in shown.text
+    assert "/approve" not in shown.text  # the requester is offered no approval
+    assert "申请人不能审批自己的申请" in shown.text
+
+
+async def test_the_requester_forcing_an_approval_gets_403_and_another_approver_posts_it(
+    demo_client: AsyncTestClient, db: asyncpg.Connection
+) -> None:
+    client = demo_client
+    bearer = await _sign_in(client, "gf")
+    cj, jt = await _entity_id(db, "城建投"), await _entity_id(db, "交通投")
+    codes = await _cj_cards(db, 3)
+    ids = [await db.fetchval("SELECT id FROM asset_card WHERE code = $1", c) for c in codes]
+    group_book = await db.fetchval(
+        BOOK + " v JOIN entity e ON e.id = v.holder WHERE e.kind <> ALL($1)",
+        ["agency", "institution", "outside"],
+    )
+    made = await client.post(
+        "/api/v1/ledger/assets/transfers",
+        headers={**bearer, "Idempotency-Key": "page-test-1"},
+        json={
+            "card_ids": [str(i) for i in ids],
+            "to_holder_id": str(jt),
+            "transfer_date": "2026-11-27",
+        },
+    )
+    assert made.status_code == 201, made.text
+    transfer = made.json()["id"]
+
+    page = await client.get(f"/ledger/assets/transfers/{transfer}")
+    forced = await client.post(
+        f"/ledger/assets/transfers/{transfer}/approve",
+        data={"_csrf_token": _csrf(page.text), "idempotency_key": "forced"},
+    )
+    assert forced.status_code == 403
+    assert "无权执行（403）" in forced.text
+    assert "申请人不能审批自己的划拨申请" in forced.text
+    assert (
+        await db.fetchval("SELECT status FROM asset_transfer WHERE id = $1", transfer)
+        == "requested"
+    )
+
+    await _sign_in(client, "admin")
+    listed = await client.get("/ledger/assets/transfers")
+    assert f'data-transfer="{transfer}"' in listed.text  # awaiting admin's approval
+    page = await client.get(f"/ledger/assets/transfers/{transfer}")
+    assert "/approve" in page.text
+    # a rejection needs its reason, shown beside the field; nothing changes
+    no_reason = await client.post(
+        f"/ledger/assets/transfers/{transfer}/reject",
+        data={"_csrf_token": _csrf(page.text), "reason": ""},
+    )
+    assert no_reason.status_code == 422
+    assert re.search(r'name="reason" value="" size="40" aria-invalid="true"', no_reason.text)
+    approved = await client.post(
+        f"/ledger/assets/transfers/{transfer}/approve",
+        data={"_csrf_token": _csrf(page.text), "idempotency_key": _key(page.text)},
+    )
+    assert approved.status_code == 200
+    assert "已批准并过账：3 张卡片已划入" in approved.text
+    holders = await db.fetch(
+        "SELECT DISTINCT holder FROM asset_card WHERE id = ANY($1::uuid[])", ids
+    )
+    assert [r["holder"] for r in holders] == [jt]
+    after = await db.fetchval(
+        BOOK + " v JOIN entity e ON e.id = v.holder WHERE e.kind <> ALL($1)",
+        ["agency", "institution", "outside"],
+    )
+    assert after == group_book
+    card = await client.get(f"/ledger/assets/cards/{ids[0]}")
+    kinds = re.findall(r'data-kind="(\w+)"', card.text)
+    assert kinds[-2:] == ["transfer_out", "transfer_in"]
+    assert "申请 gf · 批准 admin · 过账 admin" in card.text
+    assert cj != jt
+
+
+async def test_the_demo_campaign_reports_its_surplus_and_shortages_with_values(
+    demo_client: AsyncTestClient, db: asyncpg.Connection
+) -> None:
+    client = demo_client
+    bearer = await _sign_in(client, "gf")
+    campaign = await db.fetchval("SELECT id FROM asset_campaign")
+    report = (
+        await client.get(f"/api/v1/ledger/assets/campaigns/{campaign}/report", headers=bearer)
+    ).json()
+    assert (report["matched"], report["surplus"], report["shortage"]) == (134, 1, 2)
+    shown = await client.get(f"/ledger/assets/campaigns/{campaign}?f_outcome_label=盘盈")
+    assert shown.status_code == 200
+    for outcome in ("matched", "surplus", "shortage"):
+        box = shown.text.split(f'data-outcome="{outcome}">', 1)[1].split("</div>", 1)[0]
+        assert f"<strong>{report[outcome]}</strong>" in box
+        assert fmt.yuan(Decimal(str(report[f"{outcome}_value"]))) in box
+    rows = _rows(shown.text, "campaign-lines")
+    assert rows == [
+        [
+            "盘盈",
+            "福清市水务投资集团有限公司",
+            "SW-SB-9001",
+            "未入账潜水泵",
+            "",
+            "海口镇",
+            "56,000.00",
+        ]
+    ]
+
+    listed = await client.get("/ledger/assets/campaigns")
+    assert "水投2026年资产盘点" in listed.text and "进行中" in listed.text
+    # 城建投's staff do not see 水投's campaign
+    await _sign_in(client, "ef_chengjian")
+    assert "水投2026年资产盘点" not in (await client.get("/ledger/assets/campaigns")).text
+    assert (await client.get(f"/ledger/assets/campaigns/{campaign}")).status_code == 403
+
+
+async def test_a_campaign_counted_by_hand_reports_and_closes_with_its_adjustments(
+    demo_client: AsyncTestClient, db: asyncpg.Connection
+) -> None:
+    client = demo_client
+    await _sign_in(client, "gf")
+    cj = await _entity_id(db, "城建投")
+    index = await client.get("/ledger/assets/campaigns")
+    created = await client.post(
+        "/ledger/assets/campaigns",
+        data={
+            "_csrf_token": _csrf(index.text),
+            "name": "城建投车辆盘点",
+            "as_of": "2026-11-27",
+            "entity_ids": str(cj),
+            "categories": "vehicles",
+        },
+        follow_redirects=False,
+    )
+    assert created.status_code == 303, created.text
+    url = created.headers["location"]
+    books = await db.fetch(
+        "SELECT c.code, sum(v.original - v.depreciation) AS book FROM asset_card c "
+        "JOIN asset_event v ON v.card = c.id AND v.holder = c.holder "
+        "WHERE c.holder = $1 AND c.category = 'vehicles' AND c.status <> 'disposed' "
+        "GROUP BY c.code ORDER BY c.code",
+        cj,
+    )
+    assert len(books) >= 3
+    page = await client.get(url)
+    csrf = _csrf(page.text)
+    for row in books[:-1]:  # the last one is not found
+        counted = await client.post(
+            f"{url}/counts",
+            data={"_csrf_token": csrf, "holder_id": str(cj), "code": row["code"]},
+            follow_redirects=False,
+        )
+        assert counted.status_code == 303
+    # a bad value is refused beside its field, nothing recorded
+    bad = await client.post(
+        f"{url}/counts",
+        data={"_csrf_token": csrf, "holder_id": str(cj), "code": "CJ-NEW-1", "value": "1.005"},
+    )
+    assert bad.status_code in (400, 422)
+    assert 'name="value" value="1.005" aria-invalid="true"' in bad.text
+    await client.post(
+        f"{url}/counts",
+        data={
+            "_csrf_token": csrf,
+            "holder_id": str(cj),
+            "code": "CJ-NEW-1",
+            "name": "账外电动车",
+            "category": "vehicles",
+            "value": "12,345.67",
+        },
+    )
+    report = await client.get(url)
+    matched = sum((r["book"] for r in books[:-1]), Decimal(0))
+    for outcome, n, value in (
+        ("matched", len(books) - 1, matched),
+        ("surplus", 1, Decimal("12345.67")),
+        ("shortage", 1, books[-1]["book"]),
+    ):
+        box = report.text.split(f'data-outcome="{outcome}">', 1)[1].split("</div>", 1)[0]
+        assert f"<strong>{n}</strong>" in box and fmt.yuan(value) in box, outcome
+
+    confirm = await client.get(f"{url}/close")
+    assert "确认结束并过账" in confirm.text
+    closed = await client.post(
+        f"{url}/close",
+        data={"_csrf_token": _csrf(confirm.text), "idempotency_key": _key(confirm.text)},
+    )
+    assert closed.status_code == 200
+    assert "盘点已结束" in closed.text and "已结束" in closed.text
+    assert f"{url}/counts" not in closed.text  # locked: no more counting
+    assert (
+        await db.fetchval("SELECT status FROM asset_card WHERE code = $1", books[-1]["code"])
+        == "disposed"
+    )
+    assert await db.fetchval("SELECT source FROM asset_card WHERE code = 'CJ-NEW-1'") == "surplus"
+    late = await client.post(
+        f"{url}/counts", data={"_csrf_token": csrf, "holder_id": str(cj), "code": "X"}
+    )
+    assert late.status_code == 409
+
+
+async def test_effective_assets_show_the_services_ratios_and_a_chart_by_platform(
+    demo_client: AsyncTestClient, db: asyncpg.Connection
+) -> None:
+    client = demo_client
+    bearer = await _sign_in(client, "gf")
+    rows = (
+        await client.get("/api/v1/ledger/assets/effective?as_of=2026-09-30", headers=bearer)
+    ).json()
+    group = next(r for r in rows if r["node"] == "group")
+    shown = await client.get("/ledger/assets/effective?f_as_of=2026-09-30")
+    assert shown.status_code == 200
+    box = shown.text.split('data-node="group">', 1)[1].split("</div>", 1)[0]
+    assert fmt.percent(Decimal(str(group["effective_ratio"]))) in box
+    data = re.search(r'id="effective-data">(.*?)</script>', shown.text, re.S)
+    assert data is not None
+    import json
+
+    chart = json.loads(data.group(1))
+    assert chart["dates"][0] == "2025-03-31" and chart["dates"][-1] == "2026-09-30"
+    platforms = [r for r in rows if r["node"].startswith("platform:")]
+    assert sorted(s["name"] for s in chart["ratio"]) == sorted(p["name"] for p in platforms)
+    table = _rows(shown.text, "effective")
+    assert table[0][:2] == ["集团", "集团"]
+    assert table[0][2] == fmt.yuan(Decimal(str(group["total_book"])))

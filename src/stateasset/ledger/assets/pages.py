@@ -627,7 +627,8 @@ _LINE_SCHEMA = {
 def _categories_text(categories: list[str]) -> str:
     if not categories:
         return "全部类别"
-    return "、".join(CATEGORY_LABELS.get(Category(c), c) for c in categories if c in Category)
+    labels = {c.value: label for c, label in CATEGORY_LABELS.items()}
+    return "、".join(labels.get(c, c) for c in categories)
 
 
 async def campaigns_frame(actor: Actor) -> pl.DataFrame:
