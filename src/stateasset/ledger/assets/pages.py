@@ -210,14 +210,17 @@ class AssetPages(PageController):
         frame = await cards_frame(actor, table.field_values(request.query_params))
         view = table.view(frame, request.query_params)
         export_url = "/ledger/assets/export.xlsx" + view.url(page=None).rstrip("?")
-        if is_htmx(request):
-            return page("_table.html", request, table=view, export_url=export_url)
+        totals = _totals(table.rows(frame, request.query_params))
+        if is_htmx(request):  # the table, and the totals swapped out of band
+            return page(
+                "ledger/assets/_cards_table.html",
+                request,
+                table=view,
+                export_url=export_url,
+                totals=totals,
+            )
         return page(
-            "ledger/assets/cards.html",
-            request,
-            table=view,
-            export_url=export_url,
-            totals=_totals(table.rows(frame, request.query_params)),
+            "ledger/assets/cards.html", request, table=view, export_url=export_url, totals=totals
         )
 
     @get("/export.xlsx")
