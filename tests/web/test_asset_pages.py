@@ -108,6 +108,9 @@ async def test_the_list_shows_every_card_in_scope_with_totals_as_the_api_and_the
     rows = _rows(idle.text, "asset-cards")
     assert sorted(r[0] for r in rows) == sorted(c["code"] for c in api["items"])
     assert {r[7] for r in rows} == {"闲置"}
+    # the filter form asks the path alone, so a second filter does not repeat the first's keys
+    assert 'hx-get="/ledger/assets" hx-target="#tbl-asset-cards"' in idle.text
+    assert '<input type="hidden" name="size" value="200">' in idle.text
     book = sum(Decimal(str(c["book_value"])) for c in api["items"])
     assert _total(idle.text, "book_value") == fmt.yuan(book)
 
