@@ -16,6 +16,8 @@ from tests.web.conftest import SignedIn, needs_chromium
 
 pytestmark = needs_chromium
 
+# The asset register's pages read with `ledger:read`, as its API: every role sees them.
+ASSET_ENTRIES = ["资产台账", "划拨", "资产盘点", "有效资产"]
 EVERY_ENTRY = [
     "集团概览",
     "主体与股权",
@@ -24,6 +26,7 @@ EVERY_ENTRY = [
     "导入",
     "内部往来",
     "合并报表",
+    *ASSET_ENTRIES,
     "审计日志",
 ]
 MENUS = {
@@ -32,7 +35,7 @@ MENUS = {
     "ef_chengjian": ([e for e in EVERY_ENTRY if e != "审计日志"], "子公司财务"),
     "board": ([e for e in EVERY_ENTRY if e not in ("导入", "审计日志")], "董事会"),
     "auditor": ([e for e in EVERY_ENTRY if e != "导入"], "审计"),
-    "fm": (["集团概览", "主体与股权"], "基金管理人"),
+    "fm": (["集团概览", "主体与股权", *ASSET_ENTRIES], "基金管理人"),
 }
 # 城建投 and what it controls; 智慧停车 (40% 城建投, 20% 交通投) is controlled by neither alone.
 CHENGJIAN_SUBTREE = {"城建投", "城建开发", "安居公司", "城投物业", "东部新城"}
