@@ -123,10 +123,10 @@ def test_a_campaign_counted_in_the_browser_reports_and_closes(
     page.goto(f"{demo_server}/ledger/assets?f_holder={jt}&f_category=vehicles&sort=code&size=200")
     rows = page.locator("#tbl-asset-cards tbody tr")
     books = [
-        (r.locator("td").nth(0).inner_text(), r.locator("td").nth(10).inner_text(), r)
+        (r.locator("td").nth(0).inner_text(), r.locator("td").nth(9).inner_text(), r)
         for r in rows.all()
         if r.locator("td").nth(3).inner_text() == JIAOTOU
-        and r.locator("td").nth(7).inner_text() != "已处置"
+        and r.locator("td").nth(6).inner_text() != "已处置"
     ]
     assert len(books) >= 3
     found, missing = books[:2], books[2:]
@@ -184,7 +184,7 @@ def test_a_campaign_counted_in_the_browser_reports_and_closes(
     # the shortages are disposed, the surplus is a card of 交通投 at its value
     page.goto(f"{demo_server}/ledger/assets?f_holder={jt}&f_category=vehicles&q=JT-CL-X01")
     row = page.locator("#tbl-asset-cards tbody tr").first
-    assert row.locator("td").nth(5).inner_text() == "盘盈"
-    assert row.locator("td").nth(10).inner_text() == "88,000.50"
+    assert row.locator("td").nth(4).inner_text() == "盘盈"
+    assert row.locator("td").nth(9).inner_text() == "88,000.50"
     page.goto(f"{demo_server}/ledger/assets?f_holder={jt}&q={missing[0][0]}")
-    assert page.locator("#tbl-asset-cards tbody tr td").nth(7).inner_text() == "已处置"
+    assert page.locator("#tbl-asset-cards tbody tr td").nth(6).inner_text() == "已处置"

@@ -70,6 +70,22 @@ SHOTS: list[Shot] = [
     # 城建投's finance staff open their platform's report by default.
     Shot("consolidation-platform", "/ledger/consolidation?period=2026-Q3", username="ef_chengjian"),
     Shot("audit", "/audit", username="auditor"),
+    Shot("assets", "/ledger/assets"),
+    Shot("assets-scoped", "/ledger/assets", username="ef_chengjian"),
+    # A building a housing bureau transferred to 城建投: its lineage shows it coming into the group.
+    Shot(
+        "asset-card",
+        "/ledger/assets?q=GOVHOUSING-FW-0001",
+        username="ef_chengjian",
+        follow="GOVHOUSING-FW-0001",
+    ),
+    Shot("asset-transfers", "/ledger/assets/transfers"),
+    # The demo's transfer awaiting approval, requested by admin: gf may approve it.
+    Shot("asset-transfer", "/ledger/assets/transfers", follow="福清市财政局"),
+    Shot("asset-transfer-new", "/ledger/assets/transfers/new"),
+    Shot("asset-campaigns", "/ledger/assets/campaigns"),
+    Shot("asset-campaign", "/ledger/assets/campaigns", follow="水投2026年资产盘点"),
+    Shot("asset-effective", "/ledger/assets/effective"),
 ]
 
 
