@@ -30,6 +30,7 @@ from stateasset.auth.guards import route_permission
 from stateasset.auth.schemas import Actor
 from stateasset.core.body import ApiRequest
 from stateasset.core.http import EXCEPTION_HANDLERS, RequestIdMiddleware, configure_logging
+from stateasset.funds.controllers import FUND_CONTROLLERS
 from stateasset.ledger.assets.controllers import ASSET_CONTROLLERS
 from stateasset.ledger.assets.pages import ASSET_PAGES
 from stateasset.ledger.close_pages import CLOSE_PAGES
@@ -180,6 +181,7 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         *AUDIT_PAGES,
         *LEDGER_CONTROLLERS,
         *ASSET_CONTROLLERS,
+        *FUND_CONTROLLERS,
     ]
 
 

@@ -13,5 +13,6 @@ APP_REGISTRY = AppRegistry(
         "stateasset.auth.piccolo_app",
         "stateasset.audit.piccolo_app",
         "stateasset.ledger.piccolo_app",
+        "stateasset.funds.piccolo_app",
     ]
 )

@@ -34,6 +34,10 @@ STATEMENT_READERS = frozenset({ADMIN, GROUP_FINANCE, ENTITY_FINANCE, BOARD, AUDI
 LEDGER_WRITERS = frozenset({ADMIN, GROUP_FINANCE, ENTITY_FINANCE})
 LEDGER_APPROVERS = frozenset({ADMIN, GROUP_FINANCE})
 AUDIT_READERS = frozenset({ADMIN, AUDITOR})
+# Funds: read by fund managers (their funds), group finance, the board and auditors (all of them);
+# written by fund managers (their funds) and admins.
+FUND_READERS = frozenset({ADMIN, GROUP_FINANCE, FUND_MANAGER, BOARD, AUDITOR})
+FUND_WRITERS = frozenset({ADMIN, FUND_MANAGER})
 ADMINS = frozenset({ADMIN})
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
@@ -96,6 +100,37 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/ledger/assets/campaigns/{campaign_id:uuid}/report"): EVERYONE,
     ("POST", "/api/v1/ledger/assets/campaigns/{campaign_id:uuid}/close"): LEDGER_APPROVERS,
     ("GET", "/api/v1/ledger/assets/effective"): EVERYONE,
+    # The mother fund and its sub-funds.
+    ("GET", "/api/v1/funds/gps"): FUND_READERS,
+    ("POST", "/api/v1/funds/gps"): FUND_WRITERS,
+    ("GET", "/api/v1/funds"): FUND_READERS,
+    ("POST", "/api/v1/funds"): FUND_WRITERS,
+    ("GET", "/api/v1/funds/tree"): FUND_READERS,
+    ("GET", "/api/v1/funds/metrics"): FUND_READERS,
+    ("GET", "/api/v1/funds/checks"): FUND_READERS,
+    ("POST", "/api/v1/funds/index-series"): FUND_WRITERS,
+    ("GET", "/api/v1/funds/{fund_id:uuid}"): FUND_READERS,
+    ("GET", "/api/v1/funds/{fund_id:uuid}/commitments"): FUND_READERS,
+    ("POST", "/api/v1/funds/{fund_id:uuid}/commitments"): FUND_WRITERS,
+    ("GET", "/api/v1/funds/{fund_id:uuid}/positions"): FUND_READERS,
+    ("GET", "/api/v1/funds/{fund_id:uuid}/flows"): FUND_READERS,
+    ("POST", "/api/v1/funds/{fund_id:uuid}/calls"): FUND_WRITERS,
+    ("POST", "/api/v1/funds/{fund_id:uuid}/calls/{flow_id:uuid}/settle"): FUND_WRITERS,
+    ("POST", "/api/v1/funds/{fund_id:uuid}/distributions"): FUND_WRITERS,
+    ("POST", "/api/v1/funds/{fund_id:uuid}/capital/import"): FUND_WRITERS,
+    ("GET", "/api/v1/funds/{fund_id:uuid}/navs"): FUND_READERS,
+    ("POST", "/api/v1/funds/{fund_id:uuid}/navs"): FUND_WRITERS,
+    ("GET", "/api/v1/funds/{fund_id:uuid}/investments"): FUND_READERS,
+    ("POST", "/api/v1/funds/{fund_id:uuid}/investments"): FUND_WRITERS,
+    (
+        "POST",
+        "/api/v1/funds/{fund_id:uuid}/investments/{investment_id:uuid}/valuations",
+    ): FUND_WRITERS,
+    ("POST", "/api/v1/funds/{fund_id:uuid}/investments/{investment_id:uuid}/exit"): FUND_WRITERS,
+    ("GET", "/api/v1/funds/{fund_id:uuid}/metrics/positions"): FUND_READERS,
+    ("GET", "/api/v1/funds/{fund_id:uuid}/mother"): FUND_READERS,
+    ("GET", "/api/v1/funds/{fund_id:uuid}/j-curve"): FUND_READERS,
+    ("GET", "/api/v1/funds/{fund_id:uuid}/look-through"): FUND_READERS,
     # Pages (a bearer header opens them as the session cookie does).
     ("GET", "/"): EVERYONE,
     ("GET", "/ledger/entities"): EVERYONE,
