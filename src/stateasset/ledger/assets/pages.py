@@ -260,7 +260,7 @@ class AssetPages(PageController):
 TRANSFERS = Table(
     "asset-transfers",
     [
-        Column("label", "划拨", "link", link="/ledger/assets/transfers/{id}"),
+        Column("label", "申请时间", "link", link="/ledger/assets/transfers/{id}"),
         Column("transfer_date", "划拨日期", "date"),
         Column("from_name", "划出单位"),
         Column("to_name", "划入单位"),
@@ -348,7 +348,9 @@ def _kind_label(t: TransferRead) -> str:
 
 
 def _transfer_label(t: TransferRead) -> str:
-    return f"{t.from_holder_name} → {t.to_holder_name}（{beijing_time(t.requested_at)}）"
+    """A transfer's link in the list: when it was requested (Beijing time); the holders have
+    their own columns."""
+    return beijing_time(t.requested_at)
 
 
 async def transfers_frame(actor: Actor, status: str | None) -> pl.DataFrame:
