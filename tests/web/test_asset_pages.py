@@ -518,3 +518,36 @@ async def test_the_transfer_list_filters_by_state_and_counts_are_uploaded_all_or
     assert "已录入 1 条盘点记录" in stored.text
     box = stored.text.split('data-outcome="shortage">', 1)[1].split("</div>", 1)[0]
     assert "<strong>1</strong>" in box  # one of the two missing was found after all
+
+
+async def test_chengjian_finance_sees_its_own_platform_only_and_no_approval(
+    demo_client: AsyncTestClient, db: asyncpg.Connection
+) -> None:
+    import json
+
+    client = demo_client
+    bearer = await _sign_in(client, "ef_chengjian")
+    shown = await client.get("/ledger/assets/effective?f_as_of=2026-09-30")
+    assert shown.status_code == 200
+    data = re.search(r'id="effective-data">(.*?)</script>', shown.text, re.S)
+    assert data is not None
+    chart = json.loads(data.group(1))
+    assert [s["name"] for s in chart["ratio"]] == ["福清市城市建设投资集团有限公司"]
+    rows = (
+        await client.get("/api/v1/ledger/assets/effective?as_of=2026-09-30", headers=bearer)
+    ).json()
+    assert len(_rows(shown.text, "effective")) == len(rows)
+    assert 'data-node="group"' not in shown.text
+
+    transfers = await client.get("/ledger/assets/transfers")
+    assert "待我审批" not in transfers.text and "/approve" not in transfers.text
+    # the posted transfer into 城建投 is theirs to read; the one into 交通投 is not listed
+    rows = _rows(transfers.text, "asset-transfers")
+    assert [(r[3], r[7]) for r in rows] == [("福清市城市建设投资集团有限公司", "已过账")]
+    pending = await db.fetchval("SELECT id FROM asset_transfer WHERE status = 'requested'")
+    assert (await client.get(f"/ledger/assets/transfers/{pending}")).status_code == 403
+    forced = await client.post(
+        f"/ledger/assets/transfers/{pending}/approve",
+        data={"_csrf_token": _csrf(transfers.text), "idempotency_key": "x"},
+    )
+    assert forced.status_code == 403  # no approval rights at all
