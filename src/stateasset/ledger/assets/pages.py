@@ -469,7 +469,8 @@ class TransferPages(PageController):
         }
         codes = _codes(typed["codes"])
         try:
-            problems = []
+            problems: list[FieldProblem] = []
+            found: dict[str, UUID] = {}
             from_holder = _uuid(typed["from_holder_id"])
             if from_holder is None:
                 problems.append(FieldProblem(field="body.from_holder_id", reason="请选择划出单位"))
