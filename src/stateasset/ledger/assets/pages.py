@@ -89,9 +89,10 @@ async def _names() -> dict[UUID, str]:
 
 
 async def _visible_entities(actor: Actor) -> list[tuple[str, str]]:
-    """(id, name) of every entity the actor sees, by name: the holder choices."""
+    """(id, name) of every entity the actor sees that may hold assets, by name: the holder
+    choices. Outside shareholders (中建海峡 …) hold stakes in the group, not its assets."""
     listed = await ledger_service.list_entities(actor=actor, limit=1_000_000)
-    return [(str(e.id), e.name) for e in listed.items]
+    return [(str(e.id), e.name) for e in listed.items if e.kind != EntityKind.outside]
 
 
 # ------------------------------------------------------------------------------------------
