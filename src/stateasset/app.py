@@ -31,6 +31,7 @@ from stateasset.auth.schemas import Actor
 from stateasset.core.body import ApiRequest
 from stateasset.core.http import EXCEPTION_HANDLERS, RequestIdMiddleware, configure_logging
 from stateasset.funds.controllers import FUND_CONTROLLERS
+from stateasset.funds.pages import FUND_PAGES
 from stateasset.ledger.assets.controllers import ASSET_CONTROLLERS
 from stateasset.ledger.assets.pages import ASSET_PAGES
 from stateasset.ledger.close_pages import CLOSE_PAGES
@@ -175,6 +176,7 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         *REPORT_PAGES,
         *UPLOAD_PAGES,
         *ASSET_PAGES,
+        *FUND_PAGES,
         AuthController,
         UserController,
         AuditController,

@@ -195,6 +195,14 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/ledger/assets/campaigns/{campaign_id:uuid}/close"): LEDGER_APPROVERS,
     ("GET", "/ledger/assets/effective"): EVERYONE,
     ("GET", "/ledger/assets/effective/export.xlsx"): EVERYONE,
+    # The funds' pages: as the funds API.
+    ("GET", "/funds"): FUND_READERS,
+    ("GET", "/funds/mother"): FUND_READERS,
+    ("GET", "/funds/mother/metrics.xlsx"): FUND_READERS,
+    ("GET", "/funds/{fund_id:uuid}"): FUND_READERS,
+    ("GET", "/funds/{fund_id:uuid}/capital.xlsx"): FUND_READERS,
+    ("GET", "/funds/{fund_id:uuid}/portfolio.xlsx"): FUND_READERS,
+    ("POST", "/funds/{fund_id:uuid}/calls"): FUND_WRITERS,
 }
 
 # Pages that answer a made-up id outside a scoped role's scope with 403 (the API says 404): the

@@ -18,6 +18,8 @@ pytestmark = needs_chromium
 
 # The asset register's pages read with `ledger:read`, as its API: every role sees them.
 ASSET_ENTRIES = ["资产台账", "划拨", "资产盘点", "有效资产"]
+# The funds' pages read with `funds:read`, as the funds API: every role but entity finance.
+FUND_ENTRIES = ["基金", "母基金看板"]
 EVERY_ENTRY = [
     "集团概览",
     "主体与股权",
@@ -27,15 +29,19 @@ EVERY_ENTRY = [
     "内部往来",
     "合并报表",
     *ASSET_ENTRIES,
+    *FUND_ENTRIES,
     "审计日志",
 ]
 MENUS = {
     "admin": (EVERY_ENTRY, "系统管理员"),
     "gf": ([e for e in EVERY_ENTRY if e != "审计日志"], "集团财务"),
-    "ef_chengjian": ([e for e in EVERY_ENTRY if e != "审计日志"], "子公司财务"),
+    "ef_chengjian": (
+        [e for e in EVERY_ENTRY if e not in ("审计日志", *FUND_ENTRIES)],
+        "子公司财务",
+    ),
     "board": ([e for e in EVERY_ENTRY if e not in ("导入", "审计日志")], "董事会"),
     "auditor": ([e for e in EVERY_ENTRY if e != "导入"], "审计"),
-    "fm": (["集团概览", "主体与股权", *ASSET_ENTRIES], "基金管理人"),
+    "fm": (["集团概览", "主体与股权", *ASSET_ENTRIES, *FUND_ENTRIES], "基金管理人"),
 }
 # 城建投 and what it controls; 智慧停车 (40% 城建投, 20% 交通投) is controlled by neither alone.
 CHENGJIAN_SUBTREE = {"城建投", "城建开发", "安居公司", "城投物业", "东部新城"}

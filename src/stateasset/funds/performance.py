@@ -262,6 +262,44 @@ async def mother_metrics(*, actor: Actor, fund_id: UUID, as_of: date) -> MotherM
     )
 
 
+async def vintage_metrics(*, actor: Actor, fund_id: UUID, as_of: date) -> list[Metrics]:
+    """The mother fund's positions in its sub-funds pooled by vintage (`key` the year), oldest
+    first: TVPI, DPI and IRR by vintage, from the pooled flows and NAV shares of that year's funds.
+    """
+    await ensure_fund_visible(actor, fund_id)
+    async with db.connection() as conn:
+        children = await conn.fetch("SELECT id, vintage FROM fund WHERE parent = $1", fund_id)
+    ids = await _fund_ids(actor, [c["id"] for c in children])
+    if not ids:
+        return []
+    vintage_of = pl.DataFrame(
+        {
+            "key": [f"{c['id']}|{fund_id}" for c in children],
+            "vintage": [str(c["vintage"]) for c in children],
+        }
+    ).lazy()
+
+    def by_vintage(frame: pl.LazyFrame) -> pl.LazyFrame:
+        return frame.join(vintage_of, on="key").drop("key").rename({"vintage": "key"})
+
+    flows = by_vintage(await frames.flows_frame(Key.position, fund_ids=ids, lp_id=fund_id))
+    commitments = (
+        by_vintage(
+            await frames.commitments_frame(Key.position, fund_ids=ids, lp_id=fund_id, as_of=as_of)
+        )
+        .group_by("key")
+        .agg(pl.col("commitment", "called_inside").sum().cast(MONEY))
+    )
+    positions = await position_metrics_frame(actor=actor, as_of=as_of, fund_ids=ids, lp_id=fund_id)
+    nav = (
+        by_vintage(positions.lazy().select("key", "nav"))
+        .group_by("key")
+        .agg(pl.col("nav").sum().cast(MONEY))
+    )
+    pooled = compute.metrics(flows, nav, commitments, as_of, nav_given=True).collect()
+    return [_metric(r, as_of, fund_id=fund_id) for r in pooled.sort("key").iter_rows(named=True)]
+
+
 def _multipliers(value: Any) -> dict[str, Decimal]:
     if isinstance(value, str):
         value = json.loads(value)

@@ -47,6 +47,8 @@ MENU: list[MenuEntry] = [
     MenuEntry("划拨", "/ledger/assets/transfers", Permission.ledger_read, "⇆"),
     MenuEntry("资产盘点", "/ledger/assets/campaigns", Permission.ledger_read, "✓"),
     MenuEntry("有效资产", "/ledger/assets/effective", Permission.ledger_read, "◔"),
+    MenuEntry("基金", "/funds", Permission.funds_read, "◈"),
+    MenuEntry("母基金看板", "/funds/mother", Permission.funds_read, "◎"),
     MenuEntry("审计日志", "/audit", Permission.audit_read, "☰"),
 ]
 

@@ -54,7 +54,12 @@ from stateasset.web.format import FILTERS
 WEB = Path(__file__).parent
 SRC = WEB.parent
 # The shell's templates, then one directory per domain that owns pages.
-TEMPLATE_DIRS = [WEB / "templates", SRC / "ledger" / "templates", SRC / "audit" / "templates"]
+TEMPLATE_DIRS = [
+    WEB / "templates",
+    SRC / "ledger" / "templates",
+    SRC / "audit" / "templates",
+    SRC / "funds" / "templates",
+]
 STATIC_PATH = "/static/web"
 SESSION_COOKIE = "stateasset_session"
 CSRF_COOKIE = "stateasset_csrf"
