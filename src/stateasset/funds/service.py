@@ -1,15 +1,13 @@
 """GPs, funds and their terms, the fund tree, and who may see and write which fund.
 
 Each public function is one unit of work in one transaction, audited last. A fund manager sees
-and writes the funds assigned to them (`Actor.fund_ids`) and every fund below those in the tree;
+and writes the funds assigned to them (`Actor.fund_ids`, resolved by `auth.scope`'s funds rule);
 `funds:all` sees every fund. Outside one's scope a fund is "not found", never "forbidden".
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -40,30 +38,13 @@ from stateasset.funds.schemas import (
     ReinvestmentKind,
     Terms,
 )
-from stateasset.funds.tables import Fund, FundGp, FundGpRole
-from stateasset.ledger import service as ledger_service
+from stateasset.funds.tables import Fund
 from stateasset.ledger.schemas import EntityKind
 
 SHARE_STEP = Decimal("0.000001")
 
 # ------------------------------------------------------------------------------------------
 # Scope
-
-
-async def _assigned_and_below(actor: Actor, _: date) -> Iterable[UUID]:
-    """The actor's assigned funds and every fund below them in the tree."""
-    if not actor.fund_ids:
-        return ()
-    async with db.connection() as conn:
-        rows = await conn.fetch(
-            "WITH RECURSIVE t(id) AS (SELECT id FROM fund WHERE id = ANY($1::uuid[]) "
-            "UNION SELECT f.id FROM fund f JOIN t ON f.parent = t.id) SELECT id FROM t",
-            list(actor.fund_ids),
-        )
-    return {row["id"] for row in rows}
-
-
-scope.register(scope.Domain.funds, _assigned_and_below)
 
 
 async def visible_fund_ids(actor: Actor) -> set[UUID] | None:
@@ -416,17 +397,3 @@ async def mother_fund_id() -> UUID | None:
     """The mother fund (母基金), when one is registered."""
     row = await Fund.select(Fund.id).where(Fund.category == FundCategory.mother.value).first()
     return None if row is None else row["id"]
-
-
-__all__ = [
-    "FundGp",
-    "FundGpRole",
-    "create_fund",
-    "create_gp",
-    "ensure_fund_visible",
-    "fund_tree",
-    "get_fund",
-    "ledger_service",
-    "list_funds",
-    "list_gps",
-]
