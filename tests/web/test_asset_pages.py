@@ -462,12 +462,29 @@ async def test_the_transfer_list_filters_by_state_and_counts_are_uploaded_all_or
     import openpyxl
 
     client = demo_client
-    await _sign_in(client, "gf")
+    bearer = await _sign_in(client, "gf")
     posted = await client.get("/ledger/assets/transfers?f_status=posted")
     rows = _rows(posted.text, "asset-transfers")
     assert len(rows) == 2  # the two agencies' property moved into the group
     assert {r[4] for r in rows} == {"划入集团"} and {r[7] for r in rows} == {"已过账"}
     assert {r[5] for r in rows} == {"14", "8"}
+    into_chengjian = await db.fetchrow(
+        "SELECT id, to_holder, transfer_date FROM asset_transfer WHERE status = 'posted' "
+        "AND note = '划拨经营性房产' ORDER BY transfer_date LIMIT 1"
+    )
+    ratios = []
+    for day in ("2025-06-29", "2025-06-30"):
+        rows = (
+            await client.get(
+                f"/api/v1/ledger/assets/effective?as_of={day}&node=entity:{into_chengjian['to_holder']}",
+                headers=bearer,
+            )
+        ).json()
+        ratios.append(fmt.percent(Decimal(str(rows[0]["effective_ratio"]))))
+    assert into_chengjian["transfer_date"].isoformat() == "2025-06-30"
+    shown = await client.get(f"/ledger/assets/transfers/{into_chengjian['id']}")
+    assert f"{ratios[0]} → {ratios[1]}" in shown.text
+    assert ratios[0] != ratios[1]  # 14 earning buildings came in
     awaiting = _rows(
         (await client.get("/ledger/assets/transfers?f_status=requested")).text, "asset-transfers"
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
@@ -626,6 +626,7 @@ class TransferPages(PageController):
             "ledger/assets/transfer.html",
             request,
             status_code=status_code,
+            receiver_ratio=await _receiver_ratio(actor, transfer, visible),
             transfer=transfer,
             kind_label=_kind_label(transfer),
             table=view,
@@ -642,6 +643,23 @@ class TransferPages(PageController):
             idempotency_key=_key(),
             beijing_time=beijing_time,
         )
+
+
+async def _receiver_ratio(
+    actor: Actor, transfer: TransferRead, visible: set[UUID] | None
+) -> tuple[Decimal | None, Decimal | None] | None:
+    """A posted transfer's receiver's effective asset ratio the day before and on its date:
+    what the transfer changed (SCENARIOS §3); None unless posted and the receiver is seen."""
+    if transfer.status != "posted" or (
+        visible is not None and transfer.to_holder_id not in visible
+    ):
+        return None
+    node = f"entity:{transfer.to_holder_id}"
+    ratios = []
+    for day in (transfer.transfer_date - timedelta(days=1), transfer.transfer_date):
+        rows = await effective.effective_assets(actor=actor, as_of=day, node=node)
+        ratios.append(rows[0].effective_ratio if rows else None)
+    return ratios[0], ratios[1]
 
 
 # ------------------------------------------------------------------------------------------
