@@ -568,3 +568,26 @@ async def test_chengjian_finance_sees_its_own_platform_only_and_no_approval(
         data={"_csrf_token": _csrf(transfers.text), "idempotency_key": "x"},
     )
     assert forced.status_code == 403  # no approval rights at all
+
+
+async def test_an_approver_rejects_the_demos_pending_transfer_with_a_reason_and_nothing_moves(
+    demo_client: AsyncTestClient, db: asyncpg.Connection
+) -> None:
+    client = demo_client
+    await _sign_in(client, "gf")
+    pending = await db.fetchval("SELECT id FROM asset_transfer WHERE status = 'requested'")
+    holders = "SELECT c.holder FROM asset_transfer_item i JOIN asset_card c ON c.id = i.card "
+    holders += "WHERE i.transfer = $1"
+    before = sorted(r["holder"] for r in await db.fetch(holders, pending))
+    page = await client.get(f"/ledger/assets/transfers/{pending}")
+    assert "批准</button>" in page.text and "驳回原因（必填）" in page.text
+    rejected = await client.post(
+        f"/ledger/assets/transfers/{pending}/reject",
+        data={"_csrf_token": _csrf(page.text), "reason": "门面房尚有租赁纠纷，待处理后再划拨"},
+    )
+    assert rejected.status_code == 200
+    assert "已驳回。" in rejected.text
+    assert "门面房尚有租赁纠纷，待处理后再划拨" in rejected.text
+    assert 'data-status="rejected"' in rejected.text
+    assert "/approve" not in rejected.text  # decided: nothing more to approve
+    assert sorted(r["holder"] for r in await db.fetch(holders, pending)) == before
