@@ -591,3 +591,38 @@ async def test_an_approver_rejects_the_demos_pending_transfer_with_a_reason_and_
     assert 'data-status="rejected"' in rejected.text
     assert "/approve" not in rejected.text  # decided: nothing more to approve
     assert sorted(r["holder"] for r in await db.fetch(holders, pending)) == before
+
+
+async def test_each_tables_export_writes_its_rows_as_filtered(
+    demo_client: AsyncTestClient, db: asyncpg.Connection
+) -> None:
+    import io
+
+    import openpyxl
+
+    client = demo_client
+    await _sign_in(client, "gf")
+
+    async def sheet(url: str) -> list[list[Any]]:
+        response = await client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
+        book = openpyxl.load_workbook(io.BytesIO(response.content))
+        return [[c.value for c in row] for row in book.active.iter_rows()]  # type: ignore[union-attr]
+
+    campaign = await db.fetchval("SELECT id FROM asset_campaign")
+    shortages = await sheet(f"/ledger/assets/campaigns/{campaign}/report.xlsx?f_outcome_label=盘亏")
+    assert shortages[0][:3] == ["结果", "持有单位", "资产编码"]
+    assert [r[0] for r in shortages[1:]] == ["盘亏", "盘亏"]
+
+    moved = await sheet("/ledger/assets/transfers/export.xlsx?f_status=posted")
+    assert moved[0][0] == "申请时间" and len(moved) == 3
+    into_chengjian = await db.fetchval(
+        "SELECT id FROM asset_transfer WHERE status = 'posted' ORDER BY transfer_date LIMIT 1"
+    )
+    cards = await sheet(f"/ledger/assets/transfers/{into_chengjian}/cards.xlsx")
+    assert len(cards) == 1 + 14
+
+    nodes = await sheet("/ledger/assets/effective/export.xlsx?f_as_of=2026-09-30&f_level=平台")
+    assert nodes[0][:2] == ["层级", "名称"]
+    assert {r[0] for r in nodes[1:]} == {"平台"} and len(nodes) == 1 + 5
