@@ -14,6 +14,18 @@ CHENGJIAN = "福清市城市建设投资集团有限公司"
 JIAOTOU = "福清市交通投资集团有限公司"
 
 
+# A form posted as a person would (with the page's CSRF token), but no page offers it.
+FORGED_POST = """(url) => {
+  const form = Object.assign(document.createElement("form"), {method: "post", action: url});
+  const token = document.querySelector("meta[name=csrf-token]").content;
+  for (const [name, value] of [["_csrf_token", token], ["idempotency_key", "forged"]]) {
+    form.appendChild(Object.assign(document.createElement("input"), {name, value}));
+  }
+  document.body.appendChild(form);
+  form.submit();
+}"""
+
+
 def _option(page: Any, select: str, label: str) -> str:
     """The value of the option of `select` whose text is exactly `label`."""
     value = page.eval_on_selector(
@@ -88,6 +100,12 @@ def test_a_transfer_requested_by_gf_is_approved_by_another_and_moves_the_cards(
     # the requester is offered no approval, here or in the list
     assert page.get_by_role("button", name="批准").count() == 0
     assert page.locator("[data-awaiting]").inner_text().count("申请人不能审批自己的申请") == 1
+    # a forged approval by the requester is refused, and the page says why
+    with page.expect_navigation() as forced:
+        page.evaluate(FORGED_POST, f"{transfer_url}/approve")
+    assert forced.value is not None and forced.value.status == 403
+    assert "申请人不能审批自己的划拨申请" in page.locator(".refusal").inner_text()
+    assert page.locator("[data-status=requested]").inner_text() == "待审批"
     page.goto(f"{demo_server}/ledger/assets/transfers")
     transfer_id = transfer_url.rsplit("/", 1)[1]
     assert page.locator(f"[data-transfer='{transfer_id}']").count() == 0
