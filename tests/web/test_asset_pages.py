@@ -449,6 +449,19 @@ async def test_effective_assets_show_the_services_ratios_and_a_chart_by_platform
     assert chart["dates"][0] == "2025-03-31" and chart["dates"][-1] == "2026-09-30"
     platforms = [r for r in rows if r["node"].startswith("platform:")]
     assert sorted(s["name"] for s in chart["ratio"]) == sorted(p["name"] for p in platforms)
+    # sorting keeps the date; a new date reloads the page, whose charts and figures follow it
+    here = {
+        "hx-request": "true",
+        "hx-current-url": "http://testserver.local/ledger/assets/effective?f_as_of=2026-09-30",
+    }
+    sorted_ = await client.get(
+        "/ledger/assets/effective?f_as_of=2026-09-30&sort=name", headers=here
+    )
+    assert (
+        sorted_.text.startswith('<div id="tbl-effective"') and "f_as_of=2026-09-30" in sorted_.text
+    )
+    moved = await client.get("/ledger/assets/effective?f_as_of=2026-06-30&sort=name", headers=here)
+    assert moved.headers["hx-redirect"] == "/ledger/assets/effective?f_as_of=2026-06-30&sort=name"
     table = _rows(shown.text, "effective")
     assert table[0][:2] == ["集团", "集团"]
     assert table[0][2] == fmt.yuan(Decimal(str(group["total_book"])))

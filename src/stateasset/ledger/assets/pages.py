@@ -19,6 +19,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 from uuid import UUID
 
 import msgspec
@@ -1092,10 +1093,15 @@ class EffectivePages(PageController):
     guards = [requires(Permission.ledger_read)]
 
     @get("/")
-    async def index(self, request: Reader) -> Template:
+    async def index(self, request: Reader) -> Template | Response[Any]:
         """The charts up to the date (today by default) and every node's figures on that date."""
         actor = request.user
         as_of = _as_of(request.query_params)
+        if is_htmx(request) and _shown_as_of(request) != as_of:
+            # A new date changes the charts and figures above the table too: load the page.
+            query = {k: v for k, v in request.query_params.items() if k != "page"}
+            target = "/ledger/assets/effective?" + urlencode(query)
+            return Response(content="", headers={"HX-Redirect": target})
         frame = await nodes_frame(actor, as_of)
         view = NODES.view(frame, request.query_params)
         view.filters["as_of"] = as_of.isoformat()
@@ -1119,6 +1125,12 @@ class EffectivePages(PageController):
         frame = await nodes_frame(request.user, as_of)
         content = NODES.xlsx(frame, request.query_params, "有效资产")
         return xlsx_download(content, f"有效资产-{as_of.isoformat()}.xlsx")
+
+
+def _shown_as_of(request: Reader) -> date:
+    """The date of the page htmx asks from (its address: `HX-Current-URL`)."""
+    query = parse_qs(urlsplit(request.headers.get("hx-current-url", "")).query)
+    return _as_of({k: v[-1] for k, v in query.items()})
 
 
 def _as_of(query: Any) -> date:
