@@ -18,7 +18,7 @@ from litestar.testing import AsyncTestClient
 from openpyxl import load_workbook
 
 from stateasset.web import format as fmt
-from tests.funds.conftest import key, tree  # noqa: F401
+from tests.funds.conftest import TERMS, key, tree  # noqa: F401
 from tests.ledger.conftest import admin, api, make_entity  # noqa: F401
 
 PASSWORD = "correct horse battery staple"
@@ -307,7 +307,8 @@ async def test_a_call_above_unfunded_shows_the_numbers_beside_the_amount_and_sto
     assert refused.status_code == 422
     field = refused.text.split('data-field="amount"', 1)[1].split("</label>", 1)[0]
     # 城投: commitment 20,000,000.00 − called 4,000,000.00 = unfunded 16,000,000.00.
-    assert "exceeds the unfunded amount" in field
+    assert "超出未缴金额 0.01 元" in field
+    assert "exceeds the unfunded amount" in refused.text  # the API's own sentence, above
     numbers = dict(re.findall(r"<li><span>([^<]+)</span><span>([^<]+)</span></li>", field))
     assert numbers == {
         "认缴": "20,000,000.00",
@@ -497,3 +498,72 @@ async def test_a_fund_with_nothing_paid_in_shows_why_it_has_no_irr(
     html = (await client.get(f"/funds/{tree['sub']}")).text
     irr = html.split('data-metric="irr">', 1)[1].split("</div>", 1)[0]
     assert "—" in irr and "尚无实缴出资，IRR 无定义" in irr
+
+
+async def test_the_dashboard_pools_the_mother_funds_positions_by_vintage(
+    client: AsyncTestClient,
+    login_as: Any,
+    api: Any,  # noqa: F811
+    admin: dict[str, str],  # noqa: F811
+    make_entity: Any,  # noqa: F811
+    tree: dict[str, Any],  # noqa: F811
+) -> None:
+    """performance.vintage_metrics: one row per vintage, each here one sub-fund, so each the
+    mother fund's own position in that sub-fund as the API gives it."""
+    later = await make_entity("2022年合作子基金", kind="fund")
+    await api(
+        "POST",
+        "/api/v1/funds/",
+        json={
+            "entity_id": later,
+            "category": "cooperative",
+            "parent_id": tree["mother"],
+            "gps": [{"gp_id": tree["market_gp"], "role": "executive_partner"}],
+            "terms": {**TERMS, "vintage": 2022, "first_close": "2022-01-01"},
+        },
+        status=201,
+    )
+    made = await api(
+        "POST",
+        f"/api/v1/funds/{later}/commitments",
+        json={"lp_id": tree["mother"], "amount": "10000000.00", "committed_on": "2022-01-01"},
+        status=201,
+    )
+    for n, (fund, commitment, amount, paid) in enumerate(
+        (
+            (tree["sub"], tree["c_mother"], "6000000.00", "2021-03-01"),
+            (later, made["id"], "3000000.00", "2022-03-01"),
+        )
+    ):
+        body = {"commitment_id": commitment, "amount": amount, "call_date": paid, "paid_on": paid}
+        headers = {**admin, **key(f"v{n}")}
+        await api("POST", f"/api/v1/funds/{fund}/calls", json=body, headers=headers, status=201)
+    body = {
+        "commitment_id": tree["c_mother"],
+        "amount": "1200000.00",
+        "distribution_date": "2023-06-30",
+    }
+    headers = {**admin, **key("v-dist")}
+    await api(
+        "POST", f"/api/v1/funds/{tree['sub']}/distributions", json=body, headers=headers, status=201
+    )
+    await sign_in(client, login_as, "board", "board-vintage")
+    html = (await client.get(f"/funds/mother?as_of={AS_OF}")).text
+    charts = embedded(html, "mother-data")["vintage"]
+    assert charts["years"] == ["2021", "2022"]
+    # 2021: 1,200,000.00 back on 6,000,000.00 paid in; 2022: nothing back yet.
+    assert charts["dpi"] == [0.2, 0.0]
+    rows = {
+        v: re.findall(r'<td class="num">([^<]*)</td>', row)
+        for v, row in re.findall(r'<tr data-vintage="(\d+)">(.*?)</tr>', html, re.S)
+    }
+    assert rows["2021"][:2] == ["600.00", "0.2000"] and rows["2022"][:2] == ["300.00", "0.0000"]
+    for fund, index in ((tree["sub"], 0), (later, 1)):
+        (position,) = [
+            m
+            for m in await api("GET", f"/api/v1/funds/{fund}/metrics/positions?as_of={AS_OF}")
+            if m["lp_id"] == tree["mother"]
+        ]
+        assert charts["tvpi"][index] == round(position["tvpi"], 4)
+        irr = position["irr"]
+        assert charts["irr"][index] == (None if irr is None else round(irr * 100, 2))

@@ -271,10 +271,9 @@ METRICS = Table(
         Column("vintage", "设立年份", choices=True),
         Column("commitment", "认缴", "money"),
         Column("paid_in", "实缴", "money"),
-        Column("unfunded", "未缴", "money"),
         Column("distributed", "累计分配", "money"),
         Column("nav", "净值", "money"),
-        Column("picc", "实缴比例（PICC）", "ratio"),
+        Column("picc", "PICC", "ratio"),
         Column("dpi", "DPI"),
         Column("rvpi", "RVPI"),
         Column("tvpi", "TVPI"),
@@ -309,11 +308,8 @@ IRR_REASON_LABELS = {
 
 
 def irr_reason(reason: str | None) -> str | None:
-    """The service's reason an IRR is null, in staff's words beside the service's own."""
-    if reason is None:
-        return None
-    label = IRR_REASON_LABELS.get(reason)
-    return f"{label}（{reason}）" if label else reason
+    """The service's reason an IRR is null in staff's words (as given when we have none)."""
+    return None if reason is None else IRR_REASON_LABELS.get(reason, reason)
 
 
 async def metrics_frame(actor: Actor, as_of: date) -> pl.DataFrame:
@@ -371,6 +367,29 @@ def _crosstab(exposure: pl.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+# The figures behind a check (checks.py names them in English), as staff read them.
+CHECK_NUMBER_LABELS = {
+    "government_committed": "政府认缴",
+    "total_committed": "认缴合计",
+    "government_share": "政府出资比例",
+    "cap": "上限",
+    "counted": "认定返投",
+    "mother_paid_in": "母基金实缴",
+    "achieved": "已实现倍数",
+    "expected_now": "当前应达倍数",
+    "required": "要求倍数",
+    "lp": "出资人",
+    "amount": "金额",
+    "called_on": "通知日期",
+    "due_on": "缴款期限",
+    "days_overdue": "逾期天数",
+    "size": "基金规模",
+    "invested": "已投金额",
+    "deployed": "投资进度",
+    "days_left": "投资期剩余天数",
+}
+
+
 def _checks_rows(rows: list[Any]) -> list[dict[str, Any]]:
     return [
         {
@@ -379,7 +398,7 @@ def _checks_rows(rows: list[Any]) -> list[dict[str, Any]]:
             "kind": r.kind.value,
             "kind_label": r.kind_label,
             "message": r.message,
-            "numbers": r.numbers,
+            "numbers": [(CHECK_NUMBER_LABELS.get(k, k), v) for k, v in r.numbers.items()],
         }
         for r in rows
     ]
@@ -615,7 +634,7 @@ class FundPages(PageController):
             purposes=[(p.value, PURPOSE_LABELS[p.value]) for p in CallPurpose],
             form=form or {"call_date": today().isoformat(), "purpose": "investment"},
             refused=refused,
-            problems=problems_by_field(refused) if refused else {},
+            problems=_call_problems(refused),
             numbers=[
                 (label, refused.extra[k])
                 for k, label in OVER_UNFUNDED_LABELS
@@ -624,6 +643,20 @@ class FundPages(PageController):
             idempotency_key=_key(),
             done=done,
         )
+
+
+def _call_problems(refused: DomainError | None) -> dict[str, str]:
+    """The refusal's problems by field; above the unfunded amount, the amount's in Chinese (the
+    numbers follow it, the API's own sentence stays in the banner above the form)."""
+    if refused is None:
+        return {}
+    problems = problems_by_field(refused)
+    if "excess" in refused.extra and "body.amount" in problems:
+        problems["body.amount"] = (
+            f"超出未缴金额 {fmt.yuan(refused.extra['excess'])} 元："
+            "认缴 − 已通知出资 + 可再次召回的分配 = 未缴（认缴外出资请勾选“认缴外出资”）"
+        )
+    return problems
 
 
 async def _visible(actor: Actor, fund_id: UUID) -> bool:
