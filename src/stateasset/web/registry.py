@@ -88,6 +88,10 @@ SHOTS: list[Shot] = [
     Shot("asset-campaigns", "/ledger/assets/campaigns"),
     Shot("asset-campaign", "/ledger/assets/campaigns", follow="水投2026年资产盘点"),
     Shot("asset-effective", "/ledger/assets/effective"),
+    Shot("funds", "/funds"),
+    # A cooperative sub-fund (market GP), as its fund manager sees it.
+    Shot("fund", "/funds", username="fm", follow="合作·新能源"),
+    Shot("funds-mother", "/funds/mother", username="board"),
 ]
 
 
