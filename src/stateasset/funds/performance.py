@@ -288,7 +288,7 @@ async def vintage_metrics(*, actor: Actor, fund_id: UUID, as_of: date) -> list[M
             await frames.commitments_frame(Key.position, fund_ids=ids, lp_id=fund_id, as_of=as_of)
         )
         .group_by("key")
-        .agg(pl.col("commitment", "called_inside").sum().cast(MONEY))
+        .agg(pl.exclude("key").sum().cast(MONEY))  # every amount COMMITMENTS_SCHEMA holds
     )
     positions = await position_metrics_frame(actor=actor, as_of=as_of, fund_ids=ids, lp_id=fund_id)
     nav = (
