@@ -103,8 +103,8 @@ def _wan(amount: Decimal | None) -> str | None:
 # 基金: the fund tree
 
 
-def _gp_text(fund: FundRead) -> str:
-    return "、".join(f"{g.name}（{g.role_label}）" for g in fund.gps)
+def _gp_text(fund: FundRead) -> list[tuple[str, str]]:
+    return [(g.name, g.role_label) for g in fund.gps]
 
 
 def _gp_kinds(fund: FundRead) -> str:
