@@ -567,3 +567,22 @@ async def test_the_dashboard_pools_the_mother_funds_positions_by_vintage(
         assert charts["tvpi"][index] == round(position["tvpi"], 4)
         irr = position["irr"]
         assert charts["irr"][index] == (None if irr is None else round(irr * 100, 2))
+
+
+async def test_sorting_one_table_of_a_fund_page_swaps_that_table_alone(
+    client: AsyncTestClient, login_as: Any, funded: dict[str, Any]
+) -> None:
+    await sign_in(client, login_as, "group_finance", "gf-htmx")
+    response = await client.get(
+        f"/funds/{funded['sub']}?sort=paid_in",
+        headers={"HX-Request": "true", "HX-Target": "tbl-fund-capital"},
+    )
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<div id="tbl-fund-capital"')
+    assert "tbl-fund-portfolio" not in response.text and "<html" not in response.text
+    # 城投 4,000,000.00, the mother fund 6,000,000.00, the market LP 10,000,000.00 paid in
+    assert [r[0] for r in table_rows(response.text, "fund-capital")] == [
+        "城投",
+        "县产业引导母基金",
+        "社会资本LP",
+    ]
