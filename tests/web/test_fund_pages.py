@@ -450,6 +450,13 @@ async def test_the_mother_dashboard_shows_the_apis_leverage_reinvestment_vintage
     industry = html.split('<tr data-industry="new_energy">', 1)[1].split("</tr>", 1)[0]
     cells = re.findall(r'<td class="num">([^<]*)</td>', industry)
     assert cells == [fmt.wan(exposure), "0.00", fmt.wan(exposure), "1"]
+    total = html.split('<tr data-industry="all">', 1)[1].split("</tr>", 1)[0]
+    assert re.findall(r'<th class="num">([^<]*)</th>', total) == [
+        fmt.wan(exposure),
+        "0.00",
+        fmt.wan(exposure),
+        "1",
+    ]
     assert charts["industry"] == {
         "industries": ["新能源"],
         "local": [fmt.wan(exposure)],

@@ -473,7 +473,10 @@ class FundPages(PageController):
             mine=mine,
             vintages=vintages,
             by_industry=by_industry,
-            exposure_total=sum((r["total"] for r in by_industry), Decimal(0)),
+            exposure_totals={
+                k: sum((r[k] for r in by_industry), Decimal(0))
+                for k in ("local", "elsewhere", "total")
+            },
             companies=[
                 {**c, "industry_label": INDUSTRY_LABELS[Industry(c["industry"])]}
                 for c in exposure.head(15).to_dicts()
