@@ -603,11 +603,19 @@ class FundPages(PageController):
             else None
         )
         can_call = allowed(actor, Permission.funds_write)
-        positions = capital_rows.select("lp_id", "lp_name", "unfunded").to_dicts()
-        commitments = {
-            str(p.lp_id): str(p.commitment_id)
-            for p in await capital.positions(actor=actor, fund_id=fund_id, as_of=None)
-        }
+        # The form's LPs with what they owe now, whatever date the figures above are as of.
+        lps = (
+            [
+                {
+                    "commitment_id": str(p.commitment_id),
+                    "lp_name": p.lp_name,
+                    "unfunded": p.unfunded,
+                }
+                for p in await capital.positions(actor=actor, fund_id=fund_id)
+            ]
+            if can_call
+            else []
+        )
         chart = {
             "quarters": [p.quarter for p in curve],
             "cumulative": [_wan(p.cumulative_net) for p in curve],
@@ -629,11 +637,7 @@ class FundPages(PageController):
             chart=chart,
             curve=curve,
             can_call=can_call,
-            lps=[
-                {**p, "commitment_id": commitments.get(p["lp_id"], "")}
-                for p in positions
-                if p["lp_id"] in commitments
-            ],
+            lps=lps,
             purposes=[(p.value, PURPOSE_LABELS[p.value]) for p in CallPurpose],
             form=form or {"call_date": today().isoformat(), "purpose": "investment"},
             refused=refused,
