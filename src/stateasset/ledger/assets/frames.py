@@ -3,16 +3,21 @@
 The schemas are `compute`'s; amounts travel as NUMERIC text and are cast exactly.
 
 Events are append-only (a trigger refuses UPDATE, DELETE and TRUNCATE), so the set of events a
-snapshot sees only grows: when the table's row count and storage (its relfilenode, which a
-TRUNCATE or a restore replaces) are what they were, the events are exactly those read before.
-`events_frame` keeps the last full read per process under that key and answers from it after a
-count, which scans the table in PostgreSQL without sending it; anything else is read afresh. It
-is used only outside a transaction, whose own uncommitted rows must not be kept.
+snapshot sees only grows. `events_frame` keeps the last read per process with the table's
+storage (its relfilenode, which a TRUNCATE or a restore replaces), row count and highest `seq`
+(insert order). In one snapshot it counts the rows, then: the same count, the events are exactly
+those kept; more, it reads only the rows numbered above the highest kept, and keeps the whole if
+the kept count plus those equals the new count (a transaction that took a lower number but
+committed later makes them differ, and the table is read afresh); anything else is read afresh.
+A depreciation run that appends a month of events therefore costs the next reader those events,
+not the table. It is used only outside a transaction, whose own uncommitted rows must not be
+kept.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
@@ -38,7 +43,17 @@ _CARD_COLUMNS = (
 )
 
 
-_cached: tuple[tuple[str, int, int], pl.DataFrame] | None = None
+@dataclass(frozen=True)
+class _Kept:
+    """The events read last: of which table storage, how many, up to which `seq`."""
+
+    storage: tuple[str, int]
+    count: int
+    top: int
+    frame: pl.DataFrame
+
+
+_kept: _Kept | None = None
 # A million events name a hundred thousand cards: read as Categorical, the ids are stored once
 # each and grouped by integer code, several times faster than by text.
 _EVENTS_READ = {
@@ -48,28 +63,40 @@ _EVENTS_READ = {
 
 
 async def _all_events() -> pl.DataFrame:
-    """Every event, from the process's cache when the table is as it was (see the docstring)."""
-    global _cached
+    """Every event, from what this process read before where the table allows (the docstring)."""
+    global _kept
     async with db.connection() as conn, conn.transaction(isolation="repeatable_read"):
         row = await conn.fetchrow(
             "SELECT current_database() AS db, pg_relation_filenode('asset_event') AS node, "
-            "count(*) AS n FROM asset_event"
+            "count(*) AS n, coalesce(max(seq), 0) AS top FROM asset_event"
         )
-        key = (row["db"], row["node"], row["n"])
-        if _cached is not None and _cached[0] == key:
-            return _cached[1]
+        storage, count, top = (row["db"], row["node"]), row["n"], row["top"]
+        kept = _kept if _kept is not None and _kept.storage == storage else None
+        if kept is not None and kept.count == count:
+            return kept.frame
+        frame = None
         # Same connection, same snapshot: the rows counted are the rows read.
-        frame = await _copy_frame(
-            f"SELECT {_EVENT_COLUMNS} FROM asset_event", schema=_EVENTS_READ, conn=conn
-        )
-    _cached = (key, frame)
+        if kept is not None and count > kept.count:
+            new = await _copy_frame(
+                f"SELECT {_EVENT_COLUMNS} FROM asset_event WHERE seq > $1",
+                kept.top,
+                schema=_EVENTS_READ,
+                conn=conn,
+            )
+            if kept.count + new.height == count:
+                frame = pl.concat([kept.frame, new], rechunk=False)
+        if frame is None:
+            frame = await _copy_frame(
+                f"SELECT {_EVENT_COLUMNS} FROM asset_event", schema=_EVENTS_READ, conn=conn
+            )
+    _kept = _Kept(storage, count, top, frame)
     return frame
 
 
 def forget_events() -> None:
     """Drop the cached events (tests that rebuild the table under the same counts call it)."""
-    global _cached
-    _cached = None
+    global _kept
+    _kept = None
 
 
 async def events_frame(

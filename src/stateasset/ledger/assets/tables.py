@@ -7,6 +7,7 @@ may only SELECT and INSERT it); a mistake is fixed by a reversal row naming the 
 from piccolo.columns import (
     UUID,
     Array,
+    BigSerial,
     Boolean,
     Date,
     ForeignKey,
@@ -92,6 +93,8 @@ class AssetEvent(Table, tablename="asset_event"):
     note = Text(default="")
     created_at = Timestamptz()
     created_by = Varchar(length=100)
+    # Insert order, for reading only the events appended since the last read (frames.py).
+    seq = BigSerial(index=True)
 
 
 class AssetCampaign(Table, tablename="asset_campaign"):
