@@ -77,7 +77,9 @@ async def _check_register(db: asyncpg.Connection) -> None:
         "subsidiary": 21,
         "agency": 2,
         "institution": 2,
-        "outside": 10,
+        # 10 outside shareholders; the funds' 4 market GPs, 6 market LPs and 56 companies
+        "outside": 10 + 4 + 6 + 56,
+        "fund": 9,  # the mother fund and its 8 sub-funds
     }
     codes = [e["credit_code"] for e in entities]
     assert len(set(codes)) == len(codes)

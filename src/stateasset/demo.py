@@ -36,6 +36,7 @@ from stateasset.auth.roles import Role
 from stateasset.auth.schemas import Actor, UserCreate
 from stateasset.core.errors import NotFound
 from stateasset.db import engine
+from stateasset.funds.demo import load_funds
 from stateasset.ledger import service as ledger_service
 from stateasset.ledger.assets.demo import load_assets
 from stateasset.ledger.catalogue import TOTALS
@@ -458,7 +459,8 @@ USERS: tuple[tuple[str, str, Role, str | None], ...] = (
     ("admin", "系统管理员", Role.admin, None),
     ("gf", "集团财务部", Role.group_finance, None),
     ("ef_chengjian", "城建投财务部", Role.entity_finance, "cj"),
-    # The fund management company: its ledger scope; funds are assigned when they exist.
+    # The fund management company: its ledger scope; the demo funds assign it the mother fund
+    # and its sub-funds.
     ("fm", "融侨基金管理人", Role.fund_manager, "cy_fund"),
     ("board", "集团董事会", Role.board, None),
     ("auditor", "集团审计部", Role.auditor, None),
@@ -703,6 +705,10 @@ async def load_demo() -> None:
             assets = await load_assets(
                 conn, ids, [(c.key, c.mix, c.total_assets) for c in REPORTERS], SEED
             )
+            codes = {r["credit_code"] for r in await conn.fetch("SELECT credit_code FROM entity")}
+            funds = await load_funds(
+                conn, ids, SEED, lambda prefix: _credit_code(rng, prefix, codes)
+            )
     elapsed = time.perf_counter() - started
     print(
         f"demo: {counts['entities']} entities, {counts['stakes']} stakes, "
@@ -720,6 +726,11 @@ async def load_demo() -> None:
         f"demo: asset register: {assets['cards']} cards, {assets['events']} events, "
         f"{assets['transfers']} transfers (one awaiting approval), an open 盘点 of 水投 with "
         f"{assets['counts']} counts (1 盘盈, 2 盘亏)"
+    )
+    print(
+        f"demo: funds: the mother fund and {funds['funds'] - 1} sub-funds, "
+        f"{funds['investments']} investments in {funds['companies']} new companies, "
+        f"{funds['flows']} calls and distributions, {funds['navs']} NAV statements"
     )
     _print_users(users)
 
@@ -852,7 +863,7 @@ async def _create_users(ids: dict[str, UUID], counts: dict[str, int]) -> list[tu
     for username, display_name, role, scope in USERS:
         scope_name = _name(scope) if scope else "全部 all"
         if role == Role.fund_manager:
-            scope_name = f"{scope_name}; every entity, no statements unless granted; funds: none assigned yet"
+            scope_name = f"{scope_name}; every entity, no statements unless granted; funds: the mother fund and its sub-funds"
         if username in taken:
             rows.append((username, role.value, f"{scope_name} (exists, not changed)"))
             continue

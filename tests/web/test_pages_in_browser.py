@@ -107,7 +107,8 @@ def test_the_entities_table_filters_sorts_pages_and_exports(
 ) -> None:
     page = signed_in("gf")
     page.goto(f"{demo_server}/ledger/entities")
-    assert page.locator(".count").inner_text() == "共 41 条"
+    # 41 of the group and 75 of the funds (funds, market GPs and LPs, portfolio companies)
+    assert page.locator(".count").inner_text() == "共 116 条"
 
     # filter by platform: the 交通投 companies only, and the choice is in the address
     page.select_option("select[name=f_platform]", "交通投")
@@ -135,15 +136,15 @@ def test_the_entities_table_filters_sorts_pages_and_exports(
 
     # pages of 20, sorted by name descending; the export has every row in the same order
     page.goto(f"{demo_server}/ledger/entities?sort=name&desc=1&size=20")
-    assert page.locator("nav.pager a").all_inner_texts() == ["1", "2", "3"]
+    assert page.locator("nav.pager a").all_inner_texts() == ["1", "2", "3", "6"]
     shown = _column(page, "名称")
-    for number in ("2", "3"):
+    for number in ("2", "3", "4", "5", "6"):
         page.locator("nav.pager a", has_text=number).click()
         page.wait_for_url(f"**page={number}*")
         shown += _column(page, "名称")
-    assert len(shown) == 41 and shown == sorted(shown, reverse=True)
-    page.reload()  # the state is in the address: page 3 again
-    assert page.locator("nav.pager a.current").inner_text() == "3"
+    assert len(shown) == 116 and shown == sorted(shown, reverse=True)
+    page.reload()  # the state is in the address: page 6 again
+    assert page.locator("nav.pager a.current").inner_text() == "6"
     with page.expect_download() as download:
         page.get_by_role("link", name="导出 XLSX").click()
     sheet = openpyxl.load_workbook(BytesIO(download.value.path().read_bytes())).active

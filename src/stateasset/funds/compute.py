@@ -10,8 +10,10 @@ Conventions the brief left open, fixed here once:
 - NAV as of a date is the latest NAV statement on or before it, rolled forward by the flows
   after the statement's date (+ calls − distributions), as managers report between quarters.
   An LP's NAV is the fund's NAV × its share of the fund's paid-in, rounded half-up to cents.
-- paid-in = Σ paid calls; unfunded = commitment − Σ calls inside the commitment (paid or not)
-  + Σ recallable distributions; PICC = paid-in / commitment; DPI = distributed / paid-in;
+- paid-in = Σ paid calls; unfunded = commitment − Σ paid calls inside the commitment + Σ
+  recallable distributions, so paid-in + unfunded = commitment (DOMAIN's invariant, a call
+  marked outside the commitment and recallable money aside); a call made but not yet paid is
+  still unfunded here (the capital account shows it as called); PICC = paid-in / commitment; DPI = distributed / paid-in;
   RVPI = NAV / paid-in; TVPI = DPI + RVPI (the float sum, so the identity holds exactly). Money is
   Decimal(38, 2); ratios are Float64 and null when the denominator is zero.
 - IRR = XIRR of the dated flows with the NAV as a final inflow at the as-of date, Actual/365 from
@@ -61,9 +63,8 @@ NAVS_SCHEMA: dict[str, pl.DataType] = {
 COMMITMENTS_SCHEMA: dict[str, pl.DataType] = {
     "key": pl.String(),
     "commitment": MONEY,
-    "called_inside": MONEY,  # calls inside the commitment, paid or not
 }
-"""Commitments by key with what has been called against them."""
+"""Commitments by key (认缴)."""
 
 INDEX_SCHEMA: dict[str, pl.DataType] = {"day": pl.Date(), "value": pl.Float64()}
 """An index series for KS-PME."""
@@ -280,6 +281,10 @@ def metrics(
     dated = flows.filter(pl.col("flow_date") <= as_of)
     sums = dated.group_by("key").agg(
         paid_in=pl.col("amount").filter(pl.col("kind") == "call").sum().cast(MONEY),
+        paid_inside=pl.col("amount")
+        .filter((pl.col("kind") == "call") & ~pl.col("outside_commitment"))
+        .sum()
+        .cast(MONEY),
         distributed=pl.col("amount").filter(pl.col("kind") == "distribution").sum().cast(MONEY),
         recallable=pl.col("amount")
         .filter((pl.col("kind") == "distribution") & pl.col("recallable"))
@@ -287,17 +292,19 @@ def metrics(
         .cast(MONEY),
     )
     nav = navs.select("key", "nav") if nav_given else nav_as_of(navs, flows, as_of)
+    # Both are read twice below (the sums and the cash flows): worked out once.
+    dated, nav = dated.collect().lazy(), nav.collect().lazy()
     zero = pl.lit(0, dtype=MONEY)
     base = (
         commitments.join(sums, on="key", how="full", coalesce=True)
         .join(nav, on="key", how="left")
         .with_columns(
-            pl.col("commitment", "called_inside", "paid_in", "distributed", "recallable", "nav")
+            pl.col("commitment", "paid_inside", "paid_in", "distributed", "recallable", "nav")
             .fill_null(zero)
             .cast(MONEY)
         )
         .with_columns(
-            unfunded=(pl.col("commitment") - pl.col("called_inside") + pl.col("recallable")).cast(
+            unfunded=(pl.col("commitment") - pl.col("paid_inside") + pl.col("recallable")).cast(
                 MONEY
             ),
             picc=_ratio(pl.col("paid_in"), pl.col("commitment")),

@@ -47,14 +47,18 @@ async def flows_frame(
 ) -> pl.LazyFrame:
     """Paid flows (FLOWS_SCHEMA): calls dated when paid (unpaid calls left out), distributions."""
     where, args = _where(fund_ids, lp_id)
-    where = (
-        where + " AND " if where else " WHERE "
-    ) + "(f.kind = 'distribution' OR f.paid_on IS NOT NULL)"
+    where = (where + " AND " if where else " WHERE ") + (
+        "(f.kind = 'distribution' OR f.paid_on IS NOT NULL)"
+    )
+    source = "fund_flow f JOIN fund_commitment c ON c.id = f.commitment"
+    if key == Key.fund and lp_id is None:
+        # The flow names its fund: no join, which halves the time a million rows take.
+        source, where = "fund_flow f", where.replace("c.fund", "f.fund")
     frame = await _copy_frame(
-        f"SELECT {key.value} AS key, f.kind, "
+        f"SELECT {key.value.replace('c.fund', 'f.fund')} AS key, f.kind, "
         "CASE WHEN f.kind = 'call' THEN f.paid_on ELSE f.flow_date END AS flow_date, f.amount, "
         "f.outside_commitment::text AS outside_commitment, f.recallable::text AS recallable "
-        f"FROM fund_flow f JOIN fund_commitment c ON c.id = f.commitment{where}",
+        f"FROM {source}{where}",
         *args,
         schema=FLOWS_SCHEMA,
     )
@@ -68,15 +72,13 @@ async def commitments_frame(
     lp_id: UUID | None = None,
     as_of: date | None = None,
 ) -> pl.LazyFrame:
-    """Commitments by key with the calls inside them up to `as_of` (COMMITMENTS_SCHEMA)."""
+    """Commitments made by `as_of`, summed by key (COMMITMENTS_SCHEMA)."""
     where, args = _where(fund_ids, lp_id)
     args.append(as_of or date.max)
+    where = (where + " AND " if where else " WHERE ") + f"c.committed_on <= ${len(args)}"
     frame = await _copy_frame(
-        f"SELECT {key.value} AS key, sum(c.amount) AS commitment, "
-        "coalesce(sum(x.called), 0) AS called_inside FROM fund_commitment c "
-        "LEFT JOIN LATERAL (SELECT sum(f.amount) AS called FROM fund_flow f "
-        "WHERE f.commitment = c.id AND f.kind = 'call' AND NOT f.outside_commitment "
-        f"AND f.flow_date <= ${len(args)}) x ON true{where} GROUP BY 1",
+        f"SELECT {key.value} AS key, sum(c.amount) AS commitment FROM fund_commitment c"
+        f"{where} GROUP BY 1",
         *args,
         schema=COMMITMENTS_SCHEMA,
     )
