@@ -125,6 +125,21 @@ def _npv(rows: pl.DataFrame, rates: pl.Series) -> tuple[pl.Series, pl.Series]:
     return sums["f"], sums["fp"]
 
 
+def _npv_of(rows: pl.DataFrame, rates: pl.Series) -> pl.DataFrame:
+    """`idx, f, fp`: Σ a·(1+r)^−t and its derivative for the keys present in `rows` (`_npv`'s)."""
+    return (
+        rows.lazy()
+        .with_columns(r=pl.lit(rates).gather(pl.col("idx")))
+        .with_columns(v=pl.col("a") * (-pl.col("t") * pl.col("r").log1p()).exp())
+        .group_by("idx")
+        .agg(
+            f=pl.col("v").sum(),
+            fp=(-pl.col("t") * pl.col("v") / (pl.col("r") + 1.0)).sum(),
+        )
+        .collect()
+    )
+
+
 def xirr(cashflows: pl.LazyFrame) -> pl.LazyFrame:
     """Each key's XIRR (IRR_SCHEMA): Actual/365 from its first date; null with a reason if none.
 
@@ -172,18 +187,25 @@ def xirr(cashflows: pl.LazyFrame) -> pl.LazyFrame:
     solvable = summary["out"] & summary["back"]
     scale = summary["scale"]
 
-    # Newton for every key at once; a step past −100% halves the way there instead.
-    rate = summary["guess"]
+    # Newton for every key at once; a step past −100% halves the way there instead. A key that
+    # has settled leaves the rows, so the later steps only see the few still moving.
+    rate = summary["guess"].clone()
     good = pl.Series([False] * keys)
+    active, part = solvable.clone(), rows
     for _ in range(_NEWTON_STEPS):
-        f, fp = _npv(rows, rate)
-        step = (f / fp).fill_nan(None).fill_null(0.0)
-        good = (step.abs() <= _TOLERANCE * (rate.abs() + 1.0)) & (f.abs() <= scale * 1e-9)
-        moved = rate - step
-        ok = moved.is_finite() & (moved > -1.0)
-        rate = pl.select(pl.when(ok).then(moved).otherwise((rate - 1.0) / 2)).to_series()
-        if (good | ~solvable).all():
+        if not active.any():
             break
+        part = part.filter(active.gather(part["idx"]))
+        sums = _npv_of(part, rate)
+        idx, r, f, fp = sums["idx"], rate.gather(sums["idx"]), sums["f"], sums["fp"]
+        step = (f / fp).fill_nan(None).fill_null(0.0)
+        done = (step.abs() <= _TOLERANCE * (r.abs() + 1.0)) & (f.abs() <= scale.gather(idx) * 1e-9)
+        moved = r - step
+        ok = moved.is_finite() & (moved > -1.0)
+        rate.scatter(idx, pl.select(pl.when(ok).then(moved).otherwise((r - 1.0) / 2)).to_series())
+        settled = idx.filter(done)
+        good.scatter(settled, True)
+        active.scatter(settled, False)
 
     if not (good | ~solvable).all():
         rate = _bisect(rows, rate, keys, solvable & ~good)
