@@ -56,6 +56,17 @@ def _check_year(code: str, year: int) -> None:
         raise ValueError(f"period {code!r}: year {year} outside {MIN_YEAR}..{MAX_YEAR}")
 
 
+def check_day(day: date, field: str = "query.as_of") -> date:
+    """`day`, or a 422 on `field` when its year is outside the periods' range (1900..2100).
+
+    A date any client may send (an `as_of`) becomes a period somewhere downstream; outside the
+    range that would be a ValueError deep in a computation, answered 500.
+    """
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise invalid(field, f"year {day.year} is outside {MIN_YEAR}..{MAX_YEAR}")
+    return day
+
+
 def month_period(year: int, month: int) -> Period:
     """Return the month period of `year`/`month`; ValueError outside 1..12 or the year range."""
     code = f"{year:04d}-{month:02d}"

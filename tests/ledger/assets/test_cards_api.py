@@ -123,3 +123,17 @@ async def test_an_entity_user_sees_and_moves_only_their_platforms_cards(
     move = {"card_ids": [mine["id"]], "to_holder_id": group["cj"], "transfer_date": "2025-06-30"}
     transfer = await api("POST", transfers, json=move, status=201, headers=keyed(cj_user))
     await api("POST", f"{transfers}{transfer['id']}/approve", status=403, headers=keyed(cj_user))
+
+
+async def test_an_as_of_outside_the_periods_range_is_422_not_500(
+    client: Any, admin: dict[str, str], group: dict[str, str]
+) -> None:
+    """Found by the fuzzer: 0003-01-01 became a period deep in the computation (a 500)."""
+    for day in ("0003-01-01", "2101-01-01"):
+        answer = await client.get(f"/api/v1/ledger/assets/effective?as_of={day}", headers=admin)
+        assert answer.status_code == 422, answer.text
+        errors = problem(answer)["errors"]
+        year = int(day[:4])
+        assert errors == [{"field": "query.as_of", "reason": f"year {year} is outside 1900..2100"}]
+    answer = await client.get("/api/v1/ledger/assets/effective?as_of=2100-12-31", headers=admin)
+    assert answer.status_code == 200, answer.text

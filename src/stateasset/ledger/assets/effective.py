@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 import polars as pl
 
 from stateasset.auth.schemas import Actor
-from stateasset.core.periods import quarter_period
+from stateasset.core.periods import check_day, quarter_period
 from stateasset.ledger import service as ledger_service
 from stateasset.ledger.assets import compute, frames
 from stateasset.ledger.assets.schemas import Category, EffectiveRow
@@ -87,6 +87,7 @@ async def effective_frame(*, actor: Actor, as_of: date) -> pl.DataFrame:
     Columns: node, name, total_book, operating_book, effective_book, cash, effective_ratio,
     operating_share.
     """
+    check_day(as_of)
     visible = await ledger_service.visible_entity_ids(actor, as_of)
     events = await frames.events_frame(up_to=as_of)
     cards = await frames.card_kinds_frame()
