@@ -593,3 +593,16 @@ async def test_sorting_one_table_of_a_fund_page_swaps_that_table_alone(
         "县产业引导母基金",
         "社会资本LP",
     ]
+
+
+async def test_a_bad_date_is_the_apis_problem_on_the_page(
+    client: AsyncTestClient,
+    login_as: Any,
+    tree: dict[str, Any],  # noqa: F811
+) -> None:
+    await sign_in(client, login_as, "group_finance", "gf-date")
+    for bad in ("2024-13-01", "0003-01-01"):
+        response = await client.get(f"/funds/{tree['sub']}?as_of={bad}")
+        assert response.status_code == 422
+        assert "query.as_of" in response.text
+        assert (await client.get(f"/funds/mother?as_of={bad}")).status_code == 422

@@ -34,6 +34,7 @@ from stateasset.core.errors import DomainError, NotFound, invalid
 from stateasset.core.http import xlsx_download
 from stateasset.core.idempotency import run_once
 from stateasset.core.money import MONEY
+from stateasset.core.periods import check_day
 from stateasset.funds import (
     capital,
     checks,
@@ -84,9 +85,10 @@ def _as_of(text: str | None) -> date:
     if not text:
         return today()
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise invalid("query.as_of", "a date such as 2026-09-30") from None
+    return check_day(day)
 
 
 def _multiple(value: float | None) -> float | None:
