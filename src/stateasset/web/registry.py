@@ -63,7 +63,8 @@ SHOTS: list[Shot] = [
     Shot("entities", "/ledger/entities"),
     Shot("entities-tree-legal", "/ledger/entities?view=tree&hierarchy=legal"),
     Shot("entities-tree-platform", "/ledger/entities?view=tree&hierarchy=platform"),
-    Shot("entity", "/ledger/entities", follow="福清市城市建设投资集团有限公司"),
+    # Searched: the demo's funds, GPs and portfolio companies push it off the first page.
+    Shot("entity", "/ledger/entities?q=城市建设投资", follow="福清市城市建设投资集团有限公司"),
     Shot("entities-scoped", "/ledger/entities", username="ef_chengjian"),
     Shot("import", "/ledger/import", username="ef_chengjian"),
     Shot("intercompany", "/ledger/intercompany?period=2026-Q3"),
