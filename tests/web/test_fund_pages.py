@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
@@ -17,6 +18,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from openpyxl import load_workbook
 
+from stateasset.demo import DEMO_PASSWORD, load_demo
 from stateasset.web import format as fmt
 from tests.funds.conftest import TERMS, key, tree  # noqa: F401
 from tests.ledger.conftest import admin, api, make_entity  # noqa: F401
@@ -606,3 +608,49 @@ async def test_a_bad_date_is_the_apis_problem_on_the_page(
         assert response.status_code == 422
         assert "query.as_of" in response.text
         assert (await client.get(f"/funds/mother?as_of={bad}")).status_code == 422
+
+
+@pytest.fixture
+async def demo_client(db: Any) -> AsyncIterator[AsyncTestClient]:
+    # Loaded before the app starts: the app's pool lives on the test client's own loop.
+    await load_demo()
+    from stateasset.app import create_app
+
+    async with AsyncTestClient(app=create_app()) as demo:
+        yield demo
+
+
+async def test_over_the_demo_the_pages_show_the_apis_figures(demo_client: AsyncTestClient) -> None:
+    """The demo's mother fund and a cooperative sub-fund, as the board reads them."""
+    client = demo_client
+    token = await client.post(
+        "/api/v1/auth/login", json={"username": "board", "password": DEMO_PASSWORD}
+    )
+    bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    login = await client.get("/login")
+    await client.post(
+        "/login",
+        data={"username": "board", "password": DEMO_PASSWORD, "_csrf_token": csrf(login.text)},
+        follow_redirects=False,
+    )
+    funds = (await client.get("/api/v1/funds/", headers=bearer)).json()
+    mother = next(f for f in funds if f["category"] == "mother")
+    sub = next(f for f in funds if f["short_name"] == "合作·新能源")
+    html = (await client.get(f"/funds/mother?as_of={AS_OF}")).text
+    mine = (
+        await client.get(f"/api/v1/funds/{mother['id']}/mother?as_of={AS_OF}", headers=bearer)
+    ).json()
+    assert metric(html, "leverage") == f"{mine['leverage']:.2f} 倍"
+    assert metric(html, "paid_in") == fmt.wan(Decimal(mine["mother_paid_in"]))
+    assert metric(html, "irr") == fmt.percent(mine["metrics"]["irr"])
+    behind = {r["name"] for r in mine["reinvestment"] if r["behind"]}
+    assert behind  # the demo has one sub-fund behind on 返投
+    for name in behind:
+        assert re.search(rf">{re.escape(name)}</a></td>.*?落后", html, re.S)
+    page = (await client.get(f"/funds/{sub['id']}?as_of={AS_OF}")).text
+    metrics = (await client.get(f"/api/v1/funds/metrics?as_of={AS_OF}", headers=bearer)).json()
+    row = next(m for m in metrics if m["fund_id"] == sub["id"])
+    assert metric(page, "paid_in") == fmt.wan(Decimal(row["paid_in"]))
+    assert metric(page, "tvpi") == f"{row['tvpi']:.4f}"
+    assert row["irr"] is not None and metric(page, "irr") == fmt.percent(row["irr"])
+    assert "出资通知（按 LP）" not in page  # the board writes nothing
