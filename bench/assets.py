@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import os
 import platform
 import sys
@@ -31,14 +30,13 @@ import uuid
 from datetime import date
 from pathlib import Path
 
-import asyncpg
 import polars as pl
 from polars.testing import assert_frame_equal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("PICCOLO_CONF", "stateasset.piccolo_conf")
 
-from end_to_end import start_database
+from end_to_end import copy_frames, start_database
 
 from stateasset.core.money import MONEY
 from stateasset.ledger.assets import compute, frames
@@ -166,24 +164,6 @@ def generate(cards: int, per_card: int, entities: int, seed: int) -> dict[str, p
     return {"entity": entity_rows, "asset_card": card_rows, "asset_event": event_rows}
 
 
-async def load(url: str, tables: dict[str, pl.DataFrame]) -> float:
-    """COPY the frames into their tables as the owner, then ANALYZE; seconds taken."""
-    started = time.perf_counter()
-    conn = await asyncpg.connect(url)
-    try:
-        for table, frame in tables.items():
-            buffer = io.BytesIO()
-            frame.write_csv(buffer)
-            buffer.seek(0)
-            await conn.copy_to_table(
-                table, source=buffer, columns=frame.columns, format="csv", header=True
-            )
-        await conn.execute("ANALYZE")
-    finally:
-        await conn.close()
-    return time.perf_counter() - started
-
-
 async def polars_path() -> tuple[pl.DataFrame, pl.DataFrame]:
     """(a) The service's loaders and compute: per-card balances and per-entity ratios."""
     events = await frames.events_frame(up_to=AS_OF)
@@ -302,7 +282,9 @@ async def measure(url: str, events: pl.DataFrame, repeats: int) -> dict[str, obj
         income = events.filter(pl.col("kind") == "income")
         incremental = float("inf")
         for i in range(repeats):
-            await load(url, {"asset_event": income.sample(APPENDED, seed=i, with_replacement=True)})
+            await copy_frames(
+                url, {"asset_event": income.sample(APPENDED, seed=i, with_replacement=True)}
+            )
             started = time.perf_counter()
             i_bal, i_ent = await polars_path()
             incremental = min(incremental, time.perf_counter() - started)
@@ -335,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     tables = generate(args.cards, args.events_per_card, args.entities, args.seed)
     url = start_database()
-    seconds = asyncio.run(load(url, tables))
+    seconds = asyncio.run(copy_frames(url, tables))
     events = tables["asset_event"].height
     print(f"loaded {events:,} events over {args.cards:,} cards in {seconds:.1f}s", file=sys.stderr)
     m = asyncio.run(measure(url, tables["asset_event"], args.repeats))

@@ -115,6 +115,27 @@ class Loaded:
     scoped_platform: str
 
 
+async def copy_frames(url: str, tables: dict[str, pl.DataFrame]) -> float:
+    """COPY each frame into its table as the owner, then ANALYZE; seconds taken.
+
+    For the benchmarks that generate their rows in Polars (bench/assets.py, bench/funds.py).
+    """
+    started = time.perf_counter()
+    conn = await asyncpg.connect(url)
+    try:
+        for table, frame in tables.items():
+            buffer = io.BytesIO()
+            frame.write_csv(buffer)
+            buffer.seek(0)
+            await conn.copy_to_table(
+                table, source=buffer, columns=frame.columns, format="csv", header=True
+            )
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+    return time.perf_counter() - started
+
+
 def _share(value: float) -> Decimal:
     return Decimal(f"{value:.6f}")  # NUMERIC(9, 6)
 

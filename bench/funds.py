@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import os
 import platform
 import sys
@@ -32,14 +31,13 @@ import uuid
 from datetime import date
 from pathlib import Path
 
-import asyncpg
 import polars as pl
 import pyxirr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("PICCOLO_CONF", "stateasset.piccolo_conf")
 
-from end_to_end import start_database
+from end_to_end import copy_frames, start_database
 
 from stateasset.core.money import MONEY
 from stateasset.funds import compute, frames
@@ -179,24 +177,6 @@ def generate(funds: int, flows: int, seed: int) -> dict[str, pl.DataFrame]:
     }
 
 
-async def load(url: str, tables: dict[str, pl.DataFrame]) -> float:
-    """COPY the frames into their tables as the owner, then ANALYZE; seconds taken."""
-    started = time.perf_counter()
-    conn = await asyncpg.connect(url)
-    try:
-        for table, frame in tables.items():
-            buffer = io.BytesIO()
-            frame.write_csv(buffer)
-            buffer.seek(0)
-            await conn.copy_to_table(
-                table, source=buffer, columns=frame.columns, format="csv", header=True
-            )
-        await conn.execute("ANALYZE")
-    finally:
-        await conn.close()
-    return time.perf_counter() - started
-
-
 Frames = tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]
 
 
@@ -293,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     tables = generate(args.funds, args.flows, args.seed)
     url = start_database()
-    seconds = asyncio.run(load(url, tables))
+    seconds = asyncio.run(copy_frames(url, tables))
     flows = tables["fund_flow"].height
     print(f"loaded {flows:,} flows of {args.funds:,} funds in {seconds:.1f}s", file=sys.stderr)
     m = asyncio.run(measure(args.repeats))
