@@ -32,6 +32,7 @@ from stateasset.core.body import ApiRequest
 from stateasset.core.http import EXCEPTION_HANDLERS, RequestIdMiddleware, configure_logging
 from stateasset.funds.controllers import FUND_CONTROLLERS
 from stateasset.funds.pages import FUND_PAGES
+from stateasset.kpi.controllers import KPI_CONTROLLERS
 from stateasset.ledger.assets.controllers import ASSET_CONTROLLERS
 from stateasset.ledger.assets.pages import ASSET_PAGES
 from stateasset.ledger.close_pages import CLOSE_PAGES
@@ -184,6 +185,7 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         *LEDGER_CONTROLLERS,
         *ASSET_CONTROLLERS,
         *FUND_CONTROLLERS,
+        *KPI_CONTROLLERS,
     ]
 
 

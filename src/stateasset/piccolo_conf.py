@@ -14,5 +14,6 @@ APP_REGISTRY = AppRegistry(
         "stateasset.audit.piccolo_app",
         "stateasset.ledger.piccolo_app",
         "stateasset.funds.piccolo_app",
+        "stateasset.kpi.piccolo_app",
     ]
 )

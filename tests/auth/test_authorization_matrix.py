@@ -38,6 +38,10 @@ AUDIT_READERS = frozenset({ADMIN, AUDITOR})
 # written by fund managers (their funds) and admins.
 FUND_READERS = frozenset({ADMIN, GROUP_FINANCE, FUND_MANAGER, BOARD, AUDITOR})
 FUND_WRITERS = frozenset({ADMIN, FUND_MANAGER})
+# KPI contracts and scorecards: read by group finance, the board and auditors; written by group
+# finance and admins.
+KPI_READERS = frozenset({ADMIN, GROUP_FINANCE, BOARD, AUDITOR})
+KPI_WRITERS = frozenset({ADMIN, GROUP_FINANCE})
 ADMINS = frozenset({ADMIN})
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
@@ -131,6 +135,20 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/funds/{fund_id:uuid}/mother"): FUND_READERS,
     ("GET", "/api/v1/funds/{fund_id:uuid}/j-curve"): FUND_READERS,
     ("GET", "/api/v1/funds/{fund_id:uuid}/look-through"): FUND_READERS,
+    # KPI contracts, benchmarks and scorecards.
+    ("GET", "/api/v1/kpi/contracts"): KPI_READERS,
+    ("POST", "/api/v1/kpi/contracts"): KPI_WRITERS,
+    ("GET", "/api/v1/kpi/contracts/{contract_id:uuid}"): KPI_READERS,
+    ("PUT", "/api/v1/kpi/contracts/{contract_id:uuid}"): KPI_WRITERS,
+    ("POST", "/api/v1/kpi/contracts/{contract_id:uuid}/versions"): KPI_WRITERS,
+    ("POST", "/api/v1/kpi/contracts/{contract_id:uuid}/transitions"): KPI_WRITERS,
+    ("GET", "/api/v1/kpi/contracts/{contract_id:uuid}/scorecard"): KPI_READERS,
+    ("GET", "/api/v1/kpi/peer-standards"): KPI_READERS,
+    ("POST", "/api/v1/kpi/peer-standards"): KPI_WRITERS,
+    ("GET", "/api/v1/kpi/macro"): KPI_READERS,
+    ("POST", "/api/v1/kpi/macro"): KPI_WRITERS,
+    ("GET", "/api/v1/kpi/scorecards"): KPI_READERS,
+    ("GET", "/api/v1/kpi/scorecards.xlsx"): KPI_READERS,
     # Pages (a bearer header opens them as the session cookie does).
     ("GET", "/"): EVERYONE,
     ("GET", "/ledger/entities"): EVERYONE,

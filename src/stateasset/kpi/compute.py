@@ -177,7 +177,8 @@ def ratios(items: pl.LazyFrame) -> pl.LazyFrame:
 
 def _mirror(col: str) -> pl.Expr:
     """The value read "higher is better": negated for lower-is-better indicators."""
-    return pl.when(pl.col("direction") == "lower").then(-pl.col(col)).otherwise(pl.col(col))
+    value = pl.col(col).cast(pl.Float64)
+    return pl.when(pl.col("direction") == "lower").then(-value).otherwise(value)
 
 
 def efficacy(scores: pl.LazyFrame) -> pl.LazyFrame:

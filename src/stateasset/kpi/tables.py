@@ -1,0 +1,55 @@
+"""KPI tables. A contract's terms (indicators, targets, bonus/deduction items, grade bands, pay
+table, floor) are one JSONB document validated by `kpi.schemas`; a contract version is never
+edited once signed: a change is a new version of the same lineage, and the old stays readable.
+"""
+
+from piccolo.columns import JSONB, UUID, Integer, Numeric, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+
+class Contract(Table, tablename="kpi_contract"):
+    """经营业绩责任书: one version of a second-level company's tenure contract."""
+
+    id = UUID(primary_key=True)
+    lineage = UUID()  # the first version's id, shared by every version
+    version = Integer()
+    company = UUID()  # a ledger entity (a foreign key, in the migration)
+    name = Text()
+    industry = Varchar(length=40)
+    tenure_start = Integer()
+    tenure_years = Integer()
+    state = Varchar(length=10)
+    terms = JSONB()
+    created_at = Timestamptz()
+    created_by = Varchar(length=100)
+    signed_at = Timestamptz(null=True, default=None)
+    signed_by = Varchar(length=100, null=True, default=None)
+
+
+class PeerStandard(Table, tablename="kpi_peer_standard"):
+    """企业绩效评价标准值: five tiers (优秀 … 较差) per industry, indicator and year."""
+
+    id = UUID(primary_key=True)
+    industry = Varchar(length=40)
+    indicator = Varchar(length=60)
+    year = Integer()
+    tier_1 = Numeric(digits=(20, 6))
+    tier_2 = Numeric(digits=(20, 6))
+    tier_3 = Numeric(digits=(20, 6))
+    tier_4 = Numeric(digits=(20, 6))
+    tier_5 = Numeric(digits=(20, 6))
+    source = Text()
+    created_at = Timestamptz()
+    created_by = Varchar(length=100)
+
+
+class MacroPoint(Table, tablename="kpi_macro_point"):
+    """One year's value of a macro series (e.g. GDP growth, %)."""
+
+    id = UUID(primary_key=True)
+    series = Varchar(length=60)
+    year = Integer()
+    value = Numeric(digits=(20, 6))
+    source = Text()
+    created_at = Timestamptz()
+    created_by = Varchar(length=100)

@@ -1,0 +1,5 @@
+"""Builders for KPI API tests."""
+
+from __future__ import annotations
+
+from tests.ledger.conftest import Api, admin, api, credit_code, make_entity  # noqa: F401
