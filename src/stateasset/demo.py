@@ -37,6 +37,7 @@ from stateasset.auth.schemas import Actor, UserCreate
 from stateasset.core.errors import NotFound
 from stateasset.db import engine
 from stateasset.funds.demo import load_funds
+from stateasset.kpi.demo import load_kpi
 from stateasset.ledger import service as ledger_service
 from stateasset.ledger.assets.demo import load_assets
 from stateasset.ledger.catalogue import TOTALS
@@ -709,6 +710,7 @@ async def load_demo() -> None:
             funds = await load_funds(
                 conn, ids, SEED, lambda prefix: _credit_code(rng, prefix, codes)
             )
+        kpi = await load_kpi(LOADER, ids)
     elapsed = time.perf_counter() - started
     print(
         f"demo: {counts['entities']} entities, {counts['stakes']} stakes, "
@@ -731,6 +733,10 @@ async def load_demo() -> None:
         f"demo: funds: the mother fund and {funds['funds'] - 1} sub-funds, "
         f"{funds['investments']} investments in {funds['companies']} new companies, "
         f"{funds['flows']} calls and distributions, {funds['navs']} NAV statements"
+    )
+    print(
+        f"demo: KPI: {kpi['contracts']} tenure contracts 2025–2027 of the second-level companies, "
+        "peer standard values and GDP growth"
     )
     _print_users(users)
 
