@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import asyncpg
+
 from tests.ledger.test_rules import BALANCED
 
 CONTRACTS = "/api/v1/kpi/contracts/"
@@ -67,7 +69,7 @@ async def test_bad_contracts_answer_422_naming_the_field(api: Any, make_entity: 
 
 
 async def test_signed_contract_changes_only_by_a_new_version(
-    api: Any, make_entity: Any, login_as: Any
+    api: Any, make_entity: Any, login_as: Any, db: asyncpg.Connection
 ) -> None:
     company = await make_entity("城建投")
     draft = await api("POST", CONTRACTS, json=contract(company), status=201)
@@ -87,6 +89,15 @@ async def test_signed_contract_changes_only_by_a_new_version(
     board = await login_as("board")
     assert len(await api("GET", CONTRACTS, headers=board)) == 2
     await api("POST", CONTRACTS, json=contract(company), headers=board, status=403)
+    actions = await db.fetch(
+        "SELECT action FROM audit_log WHERE object_type = 'kpi_contract' ORDER BY at, action"
+    )
+    assert [a["action"] for a in actions] == [
+        "kpi_contract.create",
+        "kpi_contract.update",
+        "kpi_contract.signed",
+        "kpi_contract.version",
+    ]
 
 
 async def test_scorecard_from_the_statement_with_its_arithmetic(api: Any, make_entity: Any) -> None:

@@ -741,7 +741,11 @@ async def scorecard(*, actor: Actor, contract_id: UUID, year: int) -> Scorecard:
                 target=_f(r["target"]),
                 history_benchmark=_f(r.get("benchmark"))
                 if method is Method.target_step
-                else _f(min(v for v in (r["last_year"], r["avg_3y"]) if v is not None))
+                else _f(
+                    (max if r["direction"] == "lower" else min)(
+                        v for v in (r["last_year"], r["avg_3y"]) if v is not None
+                    )
+                )
                 if r["last_year"] is not None or r["avg_3y"] is not None
                 else None,
                 macro_benchmark=_f(r["macro"]),
