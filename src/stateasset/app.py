@@ -33,6 +33,7 @@ from stateasset.core.http import EXCEPTION_HANDLERS, RequestIdMiddleware, config
 from stateasset.funds.controllers import FUND_CONTROLLERS
 from stateasset.funds.pages import FUND_PAGES
 from stateasset.kpi.controllers import KPI_CONTROLLERS
+from stateasset.kpi.pages import KPI_PAGES
 from stateasset.ledger.assets.controllers import ASSET_CONTROLLERS
 from stateasset.ledger.assets.pages import ASSET_PAGES
 from stateasset.ledger.close_pages import CLOSE_PAGES
@@ -178,6 +179,7 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         *UPLOAD_PAGES,
         *ASSET_PAGES,
         *FUND_PAGES,
+        *KPI_PAGES,
         AuthController,
         UserController,
         AuditController,

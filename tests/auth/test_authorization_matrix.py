@@ -221,6 +221,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/funds/{fund_id:uuid}/capital.xlsx"): FUND_READERS,
     ("GET", "/funds/{fund_id:uuid}/portfolio.xlsx"): FUND_READERS,
     ("POST", "/funds/{fund_id:uuid}/calls"): FUND_WRITERS,
+    # The KPI pages: as the KPI API.
+    ("GET", "/kpi"): KPI_READERS,
+    ("GET", "/kpi/scorecards.xlsx"): KPI_READERS,
+    ("GET", "/kpi/contracts/{contract_id:uuid}"): KPI_READERS,
 }
 
 # Pages that answer a made-up id outside a scoped role's scope with 403 (the API says 404): the

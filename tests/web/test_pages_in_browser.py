@@ -20,6 +20,8 @@ pytestmark = needs_chromium
 ASSET_ENTRIES = ["资产台账", "划拨", "资产盘点", "有效资产"]
 # The funds' pages read with `funds:read`, as the funds API: every role but entity finance.
 FUND_ENTRIES = ["基金", "母基金看板"]
+# The KPI pages read with `kpi:read`, as the KPI API: admin, group finance, the board, auditors.
+KPI_ENTRIES = ["考核评分"]
 EVERY_ENTRY = [
     "集团概览",
     "主体与股权",
@@ -30,13 +32,14 @@ EVERY_ENTRY = [
     "合并报表",
     *ASSET_ENTRIES,
     *FUND_ENTRIES,
+    *KPI_ENTRIES,
     "审计日志",
 ]
 MENUS = {
     "admin": (EVERY_ENTRY, "系统管理员"),
     "gf": ([e for e in EVERY_ENTRY if e != "审计日志"], "集团财务"),
     "ef_chengjian": (
-        [e for e in EVERY_ENTRY if e not in ("审计日志", *FUND_ENTRIES)],
+        [e for e in EVERY_ENTRY if e not in ("审计日志", *FUND_ENTRIES, *KPI_ENTRIES)],
         "子公司财务",
     ),
     "board": ([e for e in EVERY_ENTRY if e not in ("导入", "审计日志")], "董事会"),

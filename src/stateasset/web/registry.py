@@ -49,6 +49,7 @@ MENU: list[MenuEntry] = [
     MenuEntry("有效资产", "/ledger/assets/effective", Permission.ledger_read, "◔"),
     MenuEntry("基金", "/funds", Permission.funds_read, "◈"),
     MenuEntry("母基金看板", "/funds/mother", Permission.funds_read, "◎"),
+    MenuEntry("考核评分", "/kpi", Permission.kpi_read, "★"),
     MenuEntry("审计日志", "/audit", Permission.audit_read, "☰"),
 ]
 
@@ -93,6 +94,9 @@ SHOTS: list[Shot] = [
     # A cooperative sub-fund (market GP), as its fund manager sees it.
     Shot("fund", "/funds", username="fm", follow="合作·新能源"),
     Shot("funds-mother", "/funds/mother", username="board"),
+    # The 2025 ranking as the board reads it, then 产业投's scorecard (the one under review).
+    Shot("kpi", "/kpi?year=2025", username="board"),
+    Shot("kpi-scorecard", "/kpi?year=2025", username="board", follow="福清市产业投资集团有限公司"),
 ]
 
 

@@ -59,6 +59,7 @@ TEMPLATE_DIRS = [
     SRC / "ledger" / "templates",
     SRC / "audit" / "templates",
     SRC / "funds" / "templates",
+    SRC / "kpi" / "templates",
 ]
 STATIC_PATH = "/static/web"
 SESSION_COOKIE = "stateasset_session"

@@ -1,0 +1,136 @@
+"""考核评分: the board's scorecard ranking for a year, and one company's scorecard with the
+arithmetic behind each indicator's score (DOMAIN.md §8).
+
+Both read only through the KPI service the API calls (`service.ranking`, `service.scorecard`,
+`service.ranking_workbook`) under the API's `kpi:read` and its scope, so the page and the API
+agree on every total and grade. Nothing here writes: contracts are entered through the API.
+Scores are floats as in the API; the chart's data is JSON embedded in the page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import polars as pl
+from litestar import Request, Response, get
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+
+from stateasset.auth.guards import requires
+from stateasset.auth.roles import Permission
+from stateasset.auth.schemas import Actor
+from stateasset.core.clock import today
+from stateasset.core.errors import invalid
+from stateasset.core.http import xlsx_download
+from stateasset.kpi import service
+from stateasset.web.shell import PageController, is_htmx, page
+from stateasset.web.table import Column, Table
+
+Reader = Request[Actor, Any, Any]
+TIER_LABELS = ("优秀", "良好", "平均", "较低", "较差")
+
+RANKING = Table(
+    "kpi-ranking",
+    [
+        Column("rank", "排名"),
+        Column("company_name", "公司", "link", link="/kpi/contracts/{contract_id}?year={year}"),
+        Column("total", "总分"),
+        Column("grade", "等级", choices=True),
+        Column("pay_coefficient", "绩效年薪系数"),
+        Column("review_label", "解聘审查", choices=True),
+        Column("review_reason", "审查原因"),
+    ],
+    search=("company_name",),
+    default_sort="rank",
+)
+_RANKING_SCHEMA = {
+    "contract_id": pl.String,
+    "year": pl.Int64,
+    "rank": pl.Int64,
+    "company_name": pl.String,
+    "total": pl.Float64,
+    "grade": pl.String,
+    "pay_coefficient": pl.Float64,
+    "review_label": pl.String,
+    "review_reason": pl.String,
+}
+
+
+def _year(text: str | None) -> int:
+    """The `year` query (last year when absent); a bad one is the API's 400-style problem."""
+    if not text:
+        return today().year - 1
+    if not text.isdigit() or not 2000 <= int(text) <= 2100:
+        raise invalid("query.year", "a year between 2000 and 2100")
+    return int(text)
+
+
+async def ranking_frame(actor: Actor, year: int) -> pl.DataFrame:
+    """The year's ranking (service.ranking) as the table reads it."""
+    rows = [
+        {
+            "contract_id": str(r.contract_id),
+            "year": r.year,
+            "rank": r.rank,
+            "company_name": r.company_name,
+            "total": r.total,
+            "grade": r.grade,
+            "pay_coefficient": r.pay_coefficient,
+            "review_label": "是" if r.review else "否",
+            "review_reason": r.review_reason,
+        }
+        for r in await service.ranking(actor=actor, year=year)
+    ]
+    return pl.DataFrame(rows, schema=_RANKING_SCHEMA)
+
+
+class KpiPages(PageController):
+    """考核评分: the ranking and a company's scorecard, read-only."""
+
+    path = "/kpi"
+    guards = [requires(Permission.kpi_read)]
+
+    @get("/")
+    async def ranking(self, request: Reader, year: FromQuery[str | None] = None) -> Template:
+        """The year's ranking of second-level companies: total, grade, pay, review flag."""
+        when = _year(year)
+        frame = await ranking_frame(request.user, when)
+        view = RANKING.view(frame, request.query_params)
+        export_url = f"/kpi/scorecards.xlsx?year={when}"
+        if is_htmx(request) and request.headers.get("hx-target") == f"tbl-{RANKING.id}":
+            return page("_table.html", request, table=view, export_url=export_url)
+        return page("kpi/ranking.html", request, year=when, table=view, export_url=export_url)
+
+    @get("/scorecards.xlsx")
+    async def ranking_export(
+        self, request: Reader, year: FromQuery[str | None] = None
+    ) -> Response[bytes]:
+        """The ranking as the API exports it (service.ranking_workbook)."""
+        when = _year(year)
+        rows = await service.ranking(actor=request.user, year=when)
+        return xlsx_download(service.ranking_workbook(rows, when), f"{when}年经营业绩考核排名.xlsx")
+
+    @get("/contracts/{contract_id:uuid}")
+    async def scorecard(
+        self, request: Reader, contract_id: FromPath[UUID], year: FromQuery[str | None] = None
+    ) -> Template:
+        """A company's scorecard: each indicator's actual, target, benchmarks, score and how."""
+        when = _year(year)
+        card = await service.scorecard(actor=request.user, contract_id=contract_id, year=when)
+        chart = {
+            "names": [i.name for i in card.indicators],
+            "scores": [i.score for i in card.indicators],
+            "weights": [i.weight for i in card.indicators],
+        }
+        return page(
+            "kpi/scorecard.html",
+            request,
+            card=card,
+            year=when,
+            chart=chart,
+            tier_labels=TIER_LABELS,
+        )
+
+
+KPI_PAGES = [KpiPages]
