@@ -15,6 +15,8 @@ from litestar.testing import AsyncTestClient
 from openpyxl import load_workbook
 
 from stateasset.demo import DEMO_PASSWORD, load_demo
+from stateasset.kpi.pages import arithmetic, num
+from stateasset.kpi.schemas import IndicatorScore
 
 
 @pytest.fixture
@@ -121,7 +123,10 @@ async def test_a_scorecard_shows_the_api_arithmetic(client: AsyncTestClient) -> 
             elif isinstance(expected, str):
                 assert value == expected, col
             else:
-                assert float(value) == pytest.approx(expected, abs=1e-9), (ind["code"], col)
+                shown = float(value.replace(",", ""))
+                assert shown == pytest.approx(expected, abs=5e-5), (ind["code"], col)
+        if ind["method"] == "target_step":
+            assert f"= {ind['score']:g}<" in row
     assert "主要指标低于目标70%: profit" in html.unescape(text)
     for s in card["statements"]:
         assert f'/ledger/reports/{card["company_id"]}/{s["period"]}/{s["version"]}"' in text
@@ -130,3 +135,52 @@ async def test_a_scorecard_shows_the_api_arithmetic(client: AsyncTestClient) -> 
 async def test_entity_finance_may_not_open_the_kpi_pages(client: AsyncTestClient) -> None:
     await _sign_in(client, "ef_chengjian")
     assert (await client.get("/kpi?year=2025")).status_code == 403
+
+
+def test_the_arithmetic_reads_as_domain_s_worked_examples() -> None:
+    """DOMAIN.md §8: ROE 8%, weight 20, 平均 1.7%, 良好 9.5% → base 12, efficacy 0.8077,
+    adjustment 3.23, score 15.23; weight 30, target 100, actual 109 → 33."""
+    common: dict[str, Any] = {
+        "direction": "higher",
+        "main": False,
+        "actual_reason": None,
+        "history_benchmark": None,
+        "macro_benchmark": None,
+        "peer_benchmark": None,
+        "percentile": None,
+    }
+    roe = IndicatorScore(
+        code="roe",
+        name="净资产收益率",
+        weight=20,
+        method="efficacy",
+        method_label="功效系数法",
+        actual=8,
+        target=None,
+        tier="平均",
+        base=12,
+        efficacy=0.80769,
+        adjustment=3.23,
+        cap=None,
+        score=15.23,
+        **common,
+    )
+    assert arithmetic(roe) == "平均：基础分 12，功效系数 0.8077，调整 3.23，得分 12 + 3.23 = 15.23"
+    profit = IndicatorScore(
+        code="profit",
+        name="净利润",
+        weight=30,
+        method="target_step",
+        method_label="同自身历史比",
+        actual=109,
+        target=100,
+        tier=None,
+        base=None,
+        efficacy=None,
+        adjustment=3,
+        cap=6,
+        score=33,
+        **common,
+    )
+    assert arithmetic(profit) == "达标得权重 30，每满 3% ±1（封顶 ±6）：30 + 3 = 33"
+    assert num(164945006.63) == "164,945,006.63" and num(None) == "—"

@@ -24,11 +24,11 @@ from stateasset.core.clock import today
 from stateasset.core.errors import invalid
 from stateasset.core.http import xlsx_download
 from stateasset.kpi import service
+from stateasset.kpi.schemas import IndicatorScore, Method
 from stateasset.web.shell import PageController, is_htmx, page
 from stateasset.web.table import Column, Table
 
 Reader = Request[Actor, Any, Any]
-TIER_LABELS = ("优秀", "良好", "平均", "较低", "较差")
 
 RANKING = Table(
     "kpi-ranking",
@@ -64,6 +64,34 @@ def _year(text: str | None) -> int:
     if not text.isdigit() or not 2000 <= int(text) <= 2100:
         raise invalid("query.year", "a year between 2000 and 2100")
     return int(text)
+
+
+def num(value: float | None) -> str:
+    """A score, ratio or actual as staff read it: thousands separated, at most 4 places."""
+    if value is None:
+        return "—"
+    text = f"{value:,.4f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def arithmetic(i: IndicatorScore) -> str:
+    """How the score came about, in DOMAIN.md §8's terms, from the figures the service gives."""
+    if i.score is None:
+        return "无实际值，不计分"
+    if i.method in (Method.efficacy, Method.macro):
+        if i.efficacy is None:
+            return f"{i.tier or '—'}：基础分 {num(i.base)} = 得分 {num(i.score)}"
+        return (
+            f"{i.tier}：基础分 {num(i.base)}，功效系数 {num(i.efficacy)}，"
+            f"调整 {num(i.adjustment)}，得分 {num(i.base)} + {num(i.adjustment)} = {num(i.score)}"
+        )
+    if i.method == Method.target_step:
+        step = num(i.weight / 30)
+        return (
+            f"达标得权重 {num(i.weight)}，每满 3% ±{step}（封顶 ±{num(i.cap)}）："
+            f"{num(i.weight)} + {num(i.adjustment)} = {num(i.score)}"
+        )
+    return f"百分位 {num(i.percentile)} × 权重 {num(i.weight)} = {num(i.score)}"
 
 
 async def ranking_frame(actor: Actor, year: int) -> pl.DataFrame:
@@ -129,7 +157,8 @@ class KpiPages(PageController):
             card=card,
             year=when,
             chart=chart,
-            tier_labels=TIER_LABELS,
+            num=num,
+            arithmetic=arithmetic,
         )
 
 
