@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
+import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 from openpyxl import load_workbook
@@ -183,4 +184,6 @@ def test_the_arithmetic_reads_as_domain_s_worked_examples() -> None:
         **common,
     )
     assert arithmetic(profit) == "达标得权重 30，每满 3% ±1（封顶 ±6）：30 + 3 = 33"
+    below = msgspec.structs.replace(profit, actual=91, adjustment=-3, score=27)
+    assert arithmetic(below) == "达标得权重 30，每满 3% ±1（封顶 ±6）：30 − 3 = 27"
     assert num(164945006.63) == "164,945,006.63" and num(None) == "—"

@@ -74,6 +74,11 @@ def num(value: float | None) -> str:
     return "0" if text == "-0" else text
 
 
+def _signed(value: float | None) -> str:
+    """`+ 9` or `− 9`: a term added to or taken from the weight."""
+    return f"− {num(-value)}" if value is not None and value < 0 else f"+ {num(value or 0)}"
+
+
 def arithmetic(i: IndicatorScore) -> str:
     """How the score came about, in DOMAIN.md §8's terms, from the figures the service gives."""
     if i.score is None:
@@ -89,7 +94,7 @@ def arithmetic(i: IndicatorScore) -> str:
         step = num(i.weight / 30)
         return (
             f"达标得权重 {num(i.weight)}，每满 3% ±{step}（封顶 ±{num(i.cap)}）："
-            f"{num(i.weight)} + {num(i.adjustment)} = {num(i.score)}"
+            f"{num(i.weight)} {_signed(i.adjustment)} = {num(i.score)}"
         )
     return f"百分位 {num(i.percentile)} × 权重 {num(i.weight)} = {num(i.score)}"
 
