@@ -40,7 +40,7 @@ def test_the_board_reads_the_ranking_and_opens_a_scorecard(
     assert page.locator("main textarea").count() == 0
     page.get_by_role("link", name="福清市产业投资集团有限公司").click()
     page.wait_for_selector("#kpi-indicators tbody tr")
-    assert "福清市产业投资集团有限公司" in page.locator("main").inner_text()
+    assert page.locator("h1").inner_text() == "福清市产业投资集团有限公司 2025 年度考核"
     assert page.locator("[data-metric=grade] strong").inner_text() == "D"
     assert page.locator("[data-metric=review] strong").inner_text() == "是"
     assert page.locator("#kpi-statements a").first.inner_text().startswith("2025年第4季度 第 ")
