@@ -29,6 +29,7 @@ cap) so a reader can follow each point. Scores are rounded half-even to 2 places
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -220,11 +221,12 @@ def efficacy(scores: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def target_step(
-    scores: pl.LazyFrame, step_pct: float = 3.0, low_target_cap_ratio: float = 0.5
+    scores: pl.LazyFrame, step_pct: float | pl.Expr = 3.0, low_target_cap_ratio: float = 0.5
 ) -> pl.LazyFrame:
     """同自身历史比: needs weight, direction, actual, target, last_year, avg_3y (may be null).
 
-    Adds deviation_pct, steps, benchmark, cap_up, cap_down, adjustment, score."""
+    `step_pct` may be a column (each contract's own step). Adds deviation_pct, steps, benchmark,
+    cap_up, cap_down, adjustment, score."""
     weight = pl.col("weight").cast(pl.Float64)
     a, tgt = _mirror("actual"), _mirror("target")
     history = pl.min_horizontal(_mirror("last_year"), _mirror("avg_3y"))
@@ -395,3 +397,131 @@ def review_flags(
         .with_columns(pl.col("review_reason").is_not_null().alias("review"))
         .drop("_low")
     )
+
+
+OFFSET_COLUMNS = tuple(f"offset_{i}" for i in range(1, 6))
+INDICATORS_SCHEMA: dict[str, pl.DataType] = {
+    "contract": pl.String(),
+    "year": pl.Int64(),
+    "indicator": pl.String(),
+    "name": pl.String(),
+    "weight": pl.Float64(),
+    "direction": pl.String(),
+    "method": pl.String(),
+    "main": pl.Boolean(),
+    "industry": pl.String(),
+    "actual": pl.Float64(),
+    "actual_reason": pl.String(),
+    "target": pl.Float64(),
+    "last_year": pl.Float64(),
+    "avg_3y": pl.Float64(),
+    "macro": pl.Float64(),
+    "step_pct": pl.Float64(),
+    **{c: pl.Float64() for c in TIER_COLUMNS},
+    **{c: pl.Float64() for c in OFFSET_COLUMNS},
+}
+"""What `score` reads: one row per contract × year × indicator (tiers for efficacy, or offsets
+for macro; extra columns ride along)."""
+PEERS_SCHEMA: dict[str, pl.DataType] = {
+    "industry": pl.String(),
+    "year": pl.Int64(),
+    "indicator": pl.String(),
+    "value": pl.Float64(),
+}
+ADJUSTMENTS_SCHEMA: dict[str, pl.DataType] = {
+    "contract": pl.String(),
+    "year": pl.Int64(),
+    "kind": pl.String(),
+    "points": pl.Float64(),
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The group's grading policy: bands (minimum totals for A, B, C), A cap, pay table, floor."""
+
+    bands: Mapping[str, float] = field(default_factory=lambda: {"A": 90.0, "B": 80.0, "C": 70.0})
+    a_cap: int | None = None
+    pay: Mapping[str, float] = field(
+        default_factory=lambda: {"A": 1.5, "B": 1.2, "C": 1.0, "D": 0.6}
+    )
+    floor_score: float = 70.0
+    floor_ratio: float = 0.7
+
+
+_EFFICACY_OUT = ("tier", "base", "efficacy")
+_STEP_OUT = ("deviation_pct", "benchmark", "cap_down", "cap_up", "steps")
+_PEER_OUT = ("peers", "percentile")
+
+
+def score(
+    indicators: pl.LazyFrame, peers: pl.LazyFrame, adjustments: pl.LazyFrame, policy: Policy
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Every indicator's score with its arithmetic, and the graded, ranked, flagged totals, for
+    every contract and year at once (rank and A cap per year).
+
+    `indicators` as INDICATORS_SCHEMA, every method mixed: each method's columns are computed on
+    the whole frame and kept on its own rows only (tier/base/efficacy for efficacy and macro,
+    deviation_pct/benchmark/cap_down/cap_up/steps for target_step, peers/percentile for
+    peer_rank; `adjustment` for the first two). Macro rows take their tiers as macro + offset_i.
+    An indicator without an actual, a target_step without a target or an efficacy/macro without
+    tiers scores 0 (tier null); a peer_rank among no peers scores 0. Rows keep their input order.
+    `peers` as PEERS_SCHEMA, `adjustments` as ADJUSTMENTS_SCHEMA. Collect both results with
+    `pl.collect_all` so the scores are computed once."""
+    method = pl.col("method")
+    is_eff, is_step, is_peer = (
+        method.is_in(["efficacy", "macro"]),
+        method == "target_step",
+        method == "peer_rank",
+    )
+    lf = indicators.with_row_index("_order").with_columns(
+        pl.when((method == "macro") & pl.col("macro").is_not_null() & pl.col(off).is_not_null())
+        .then(pl.col("macro") + pl.col(off))
+        .otherwise(pl.col(tier))
+        .alias(tier)
+        for tier, off in zip(TIER_COLUMNS, OFFSET_COLUMNS, strict=True)
+    )
+    lf = efficacy(lf).rename({"adjustment": "_e_adj", "score": "_e_score"})
+    lf = target_step(lf, step_pct=pl.col("step_pct").fill_null(3.0)).rename(
+        {"adjustment": "_t_adj", "score": "_t_score"}
+    )
+    ranked = peer_rank(
+        lf.filter(is_peer).select(
+            "_order", "weight", "direction", "actual", "industry", "year", "indicator"
+        ),
+        peers,
+    ).select("_order", *_PEER_OUT, pl.col("score").alias("_p_score"))
+    lf = lf.join(ranked, on="_order", how="left")
+    unscorable = (
+        pl.col("actual").is_null()
+        | (is_step & pl.col("target").is_null())
+        | (is_eff & pl.col("tier_1").is_null())
+    )
+    scores = (
+        lf.with_columns(
+            pl.when(is_eff & ~unscorable).then(pl.col("tier")).alias("tier"),
+            *(pl.when(is_eff).then(pl.col(c)).alias(c) for c in _EFFICACY_OUT[1:]),
+            *(pl.when(is_step).then(pl.col(c)).alias(c) for c in _STEP_OUT),
+            *(pl.when(is_peer).then(pl.col(c)).alias(c) for c in _PEER_OUT),
+            pl.when(is_eff)
+            .then(pl.col("_e_adj"))
+            .when(is_step)
+            .then(pl.col("_t_adj"))
+            .alias("adjustment"),
+            pl.when(unscorable)
+            .then(0.0)
+            .when(is_eff)
+            .then(pl.col("_e_score"))
+            .when(is_step)
+            .then(pl.col("_t_score"))
+            .when(is_peer)
+            .then(pl.col("_p_score"))
+            .fill_null(0.0)
+            .alias("score"),
+        )
+        .sort("_order")
+        .drop("_order", "_e_adj", "_e_score", "_t_adj", "_t_score", "_p_score")
+    )
+    graded = grades(totals(scores, adjustments), policy.bands, policy.a_cap, policy.pay)
+    flagged = review_flags(graded, scores, policy.floor_score, policy.floor_ratio)
+    return scores, flagged.sort("year", "rank")

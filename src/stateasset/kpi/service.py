@@ -558,7 +558,7 @@ async def _score_year(
     values, used = await _source_values(companies, range(year - 4, year + 1))
     standards, macros = await _benchmarks(year)
     rows: list[dict[str, Any]] = []
-    peer_rows: list[dict[str, Any]] = []
+    peer_rows: list[tuple[str, int, str, float]] = []
     for c in contracts:
         targets = {(t.indicator, t.year): t.value for t in c.terms.targets}
         for ind in c.terms.indicators:
@@ -571,111 +571,56 @@ async def _score_year(
             known = [v for v in past if v is not None]
             p = ind.parameters
             tiers = p.tiers if not p.use_peer_standard else standards.get((c.industry, ind.code))
-            row: dict[str, Any] = {
-                "contract": str(c.id),
-                "year": year,
-                "indicator": ind.code,
-                "name": ind.name,
-                "weight": ind.weight,
-                "direction": ind.direction.value,
-                "method": ind.method.value,
-                "main": ind.main,
-                "actual": actual,
-                "actual_reason": reason,
-                "target": targets.get((ind.code, year)),
-                "last_year": past[0],
-                "avg_3y": sum(known) / len(known) if known else None,
-                "macro": macros.get(p.macro_series) if p.macro_series else None,
-                "step_pct": p.step_pct,
-                "industry": c.industry,
-            }
-            for n, col in enumerate(compute.TIER_COLUMNS):
-                row[col] = tiers[n] if tiers else None
-            if ind.method is Method.macro and p.offsets and row["macro"] is not None:
-                for n, col in enumerate(compute.TIER_COLUMNS):
-                    row[col] = row["macro"] + p.offsets[n]
-            if ind.method is Method.macro and row["macro"] is None:
-                row["actual_reason"] = reason or f"no {p.macro_series} for {year}"
-            rows.append(row)
-            for v in ind.peers.get(str(year), []):
-                peer_rows.append(
-                    {"industry": c.industry, "year": year, "indicator": ind.code, "value": v}
-                )
+            macro = macros.get(p.macro_series) if p.macro_series else None
+            if ind.method is Method.macro and macro is None:
+                reason = reason or f"no {p.macro_series} for {year}"
+            rows.append(
+                {
+                    "contract": str(c.id),
+                    "year": year,
+                    "indicator": ind.code,
+                    "name": ind.name,
+                    "weight": ind.weight,
+                    "direction": ind.direction.value,
+                    "method": ind.method.value,
+                    "main": ind.main,
+                    "industry": c.industry,
+                    "actual": actual,
+                    "actual_reason": reason,
+                    "target": targets.get((ind.code, year)),
+                    "last_year": past[0],
+                    "avg_3y": sum(known) / len(known) if known else None,
+                    "macro": macro,
+                    "step_pct": p.step_pct,
+                    **dict(zip(compute.TIER_COLUMNS, tiers or [None] * 5, strict=True)),
+                    **dict(zip(compute.OFFSET_COLUMNS, p.offsets or [None] * 5, strict=True)),
+                }
+            )
+            peer_rows.extend((c.industry, year, ind.code, v) for v in ind.peers.get(str(year), []))
     if not rows:
         return pl.DataFrame(), pl.DataFrame(), contracts, used
-    numbers = (
-        "weight",
-        "actual",
-        "target",
-        "last_year",
-        "avg_3y",
-        "macro",
-        "step_pct",
-        *compute.TIER_COLUMNS,
-    )
-    frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
-        pl.col(numbers).cast(pl.Float64)
-    )
-    parts = []
-    for method in Method:
-        sub = frame.filter(pl.col("method") == method.value).lazy()
-        if method in (Method.efficacy, Method.macro):
-            scored = compute.efficacy(sub)  # macro's tiers are already the macro value + offsets
-        elif method is Method.target_step:
-            scored = pl.concat(
-                [
-                    compute.target_step(sub.filter(pl.col("step_pct") == s), step_pct=s)
-                    for s in frame.filter(pl.col("method") == method.value)["step_pct"]
-                    .unique()
-                    .to_list()
-                ]
-                or [sub]
-            )
-        else:
-            peers = pl.LazyFrame(
-                peer_rows,
-                schema={
-                    "industry": pl.String,
-                    "year": pl.Int64,
-                    "indicator": pl.String,
-                    "value": pl.Float64,
-                },
-            )
-            scored = compute.peer_rank(sub, peers)
-        parts.append(scored.collect())
-    scores = pl.concat(parts, how="diagonal_relaxed")
-    unscorable = (
-        pl.col("actual").is_null()
-        | (pl.col("method").is_in(["target_step"]) & pl.col("target").is_null())
-        | (pl.col("method").is_in(["efficacy", "macro"]) & pl.col("tier_1").is_null())
-    )
-    scores = scores.with_columns(
-        pl.when(unscorable).then(0.0).otherwise(pl.col("score")).fill_null(0.0).alias("score"),
-        pl.when(unscorable).then(None).otherwise(pl.col("tier")).alias("tier")
-        if "tier" in scores.columns
-        else pl.lit(None, pl.String).alias("tier"),
-    )
-    adjustments = pl.LazyFrame(
-        [
-            {"contract": str(c.id), "year": year, "kind": a.kind, "points": a.points}
-            for c in contracts
-            for a in c.terms.adjustments
-            if a.year == year
-        ],
-        schema={"contract": pl.String, "year": pl.Int64, "kind": pl.String, "points": pl.Float64},
-    )
+    adjustments = [
+        (str(c.id), year, a.kind, a.points)
+        for c in contracts
+        for a in c.terms.adjustments
+        if a.year == year
+    ]
     policy = contracts[0].terms
-    totals = compute.totals(scores.lazy(), adjustments)
-    graded = compute.grades(
-        totals,
-        msgspec.structs.asdict(policy.grade_bands),
-        policy.a_cap,
-        msgspec.structs.asdict(policy.pay_coefficients),
+    scores, flagged = pl.collect_all(
+        compute.score(
+            pl.LazyFrame(rows, schema=compute.INDICATORS_SCHEMA),
+            pl.LazyFrame(peer_rows, schema=compute.PEERS_SCHEMA, orient="row"),
+            pl.LazyFrame(adjustments, schema=compute.ADJUSTMENTS_SCHEMA, orient="row"),
+            compute.Policy(
+                bands=msgspec.structs.asdict(policy.grade_bands),
+                a_cap=policy.a_cap,
+                pay=msgspec.structs.asdict(policy.pay_coefficients),
+                floor_score=policy.floor.score,
+                floor_ratio=policy.floor.ratio,
+            ),
+        )
     )
-    flagged = compute.review_flags(
-        graded, scores.lazy(), policy.floor.score, policy.floor.ratio
-    ).collect()
-    return scores, flagged.sort("rank"), contracts, used
+    return scores, flagged, contracts, used
 
 
 def _f(value: Any) -> float | None:
