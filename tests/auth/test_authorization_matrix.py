@@ -143,6 +143,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/kpi/contracts/{contract_id:uuid}/versions"): KPI_WRITERS,
     ("POST", "/api/v1/kpi/contracts/{contract_id:uuid}/transitions"): KPI_WRITERS,
     ("GET", "/api/v1/kpi/contracts/{contract_id:uuid}/scorecard"): KPI_READERS,
+    ("GET", "/api/v1/kpi/contracts/{contract_id:uuid}/tenure"): KPI_READERS,
     ("GET", "/api/v1/kpi/peer-standards"): KPI_READERS,
     ("POST", "/api/v1/kpi/peer-standards"): KPI_WRITERS,
     ("GET", "/api/v1/kpi/macro"): KPI_READERS,

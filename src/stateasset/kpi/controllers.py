@@ -22,6 +22,7 @@ from stateasset.kpi.schemas import (
     PeerStandardRead,
     RankingRow,
     Scorecard,
+    TenureScorecard,
     Transition,
 )
 
@@ -83,6 +84,12 @@ class ContractController(Controller):
     ) -> Scorecard:
         """A year's scorecard: each indicator's actual, target, benchmarks, score and arithmetic."""
         return await service.scorecard(actor=request.user, contract_id=contract_id, year=year)
+
+    @get("/{contract_id:uuid}/tenure", operation_id="get_kpi_tenure_scorecard", guards=READ)
+    async def tenure(self, request: Reader, contract_id: ContractId) -> TenureScorecard:
+        """任期考核: each year's total, rank, grade, pay and review, each indicator by year, and the
+        tenure total (the mean of the scored years); unscored years with the reason."""
+        return await service.tenure_scorecard(actor=request.user, contract_id=contract_id)
 
 
 class BenchmarkController(Controller):

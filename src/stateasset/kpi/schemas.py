@@ -256,3 +256,51 @@ class RankingRow(msgspec.Struct, frozen=True, kw_only=True):
     pay_coefficient: float
     review: bool
     review_reason: str | None
+
+
+class TenureYear(msgspec.Struct, frozen=True, kw_only=True):
+    """One year of a tenure: its result, or why it is not scored (`reason`)."""
+
+    year: int
+    scored: bool
+    reason: str | None = None
+    total: float | None = None
+    rank: int | None = None
+    grade: str | None = None
+    pay_coefficient: float | None = None
+    review: bool | None = None
+    review_reason: str | None = None
+
+
+class TenureIndicatorYear(msgspec.Struct, frozen=True, kw_only=True):
+    year: int
+    actual: float | None
+    target: float | None
+    score: float | None
+
+
+class TenureIndicator(msgspec.Struct, frozen=True, kw_only=True):
+    """One indicator over the tenure: actual, target and score per year (null where unscored)."""
+
+    code: str
+    name: str
+    weight: float
+    direction: str
+    method: str
+    method_label: str
+    main: bool
+    years: list[TenureIndicatorYear]
+
+
+class TenureScorecard(msgspec.Struct, frozen=True, kw_only=True):
+    """任期考核: every year of the tenure and the tenure total (the mean of the scored years)."""
+
+    contract_id: UUID
+    company_id: UUID
+    company_name: str
+    tenure_start: int
+    tenure_years: int
+    years: list[TenureYear]
+    indicators: list[TenureIndicator]
+    scored_years: int
+    total: float | None

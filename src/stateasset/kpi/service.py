@@ -46,6 +46,10 @@ from stateasset.kpi.schemas import (
     RankingRow,
     Scorecard,
     StatementUsed,
+    TenureIndicator,
+    TenureIndicatorYear,
+    TenureScorecard,
+    TenureYear,
 )
 from stateasset.ledger.catalogue import ITEM_BY_CODE
 from stateasset.ledger.closing.statements import latest_versions
@@ -723,6 +727,79 @@ async def scorecard(*, actor: Actor, contract_id: UUID, year: int) -> Scorecard:
         review=total["review"],
         review_reason=total["review_reason"],
         statements=used.get(contract.company_id, []),
+    )
+
+
+async def tenure_scorecard(*, actor: Actor, contract_id: UUID) -> TenureScorecard:
+    """任期考核: each year of the contract's tenure as its year's scorecard gives it, and the tenure
+    total as the plain average of the scored years' totals (rounded to 2 places; null when none
+    is scored). A year is listed unscored, with the reason, when this version is not the one
+    scored that year (a draft or superseded) or when no indicator has an actual (no statement
+    filed, nothing entered); targets are shown for every year from the contract's terms."""
+    contract = await get_contract(actor=actor, contract_id=contract_id)
+    years: list[TenureYear] = []
+    cards: dict[int, Scorecard] = {}
+    for year in range(contract.tenure_start, contract.tenure_start + contract.tenure_years):
+        try:
+            card = await scorecard(actor=actor, contract_id=contract_id, year=year)
+        except Conflict as refused:
+            years.append(TenureYear(year=year, scored=False, reason=refused.detail))
+            continue
+        if all(i.actual is None for i in card.indicators):
+            reasons = sorted({i.actual_reason for i in card.indicators if i.actual_reason})
+            years.append(TenureYear(year=year, scored=False, reason="；".join(reasons) or None))
+            continue
+        cards[year] = card
+        years.append(
+            TenureYear(
+                year=year,
+                scored=True,
+                total=card.total,
+                rank=card.rank,
+                grade=card.grade,
+                pay_coefficient=card.pay_coefficient,
+                review=card.review,
+                review_reason=card.review_reason,
+            )
+        )
+    targets = {(t.indicator, t.year): t.value for t in contract.terms.targets}
+    scored = {y: {i.code: i for i in c.indicators} for y, c in cards.items()}
+    indicators = []
+    for ind in contract.terms.indicators:
+        per_year = []
+        for y in years:
+            got = scored.get(y.year, {}).get(ind.code)
+            per_year.append(
+                TenureIndicatorYear(
+                    year=y.year,
+                    actual=got.actual if got else None,
+                    target=got.target if got else targets.get((ind.code, y.year)),
+                    score=got.score if got else None,
+                )
+            )
+        indicators.append(
+            TenureIndicator(
+                code=ind.code,
+                name=ind.name,
+                weight=ind.weight,
+                direction=ind.direction.value,
+                method=ind.method.value,
+                method_label=METHOD_LABELS[ind.method],
+                main=ind.main,
+                years=per_year,
+            )
+        )
+    totals = [c.total for c in cards.values()]
+    return TenureScorecard(
+        contract_id=contract.id,
+        company_id=contract.company_id,
+        company_name=contract.company_name,
+        tenure_start=contract.tenure_start,
+        tenure_years=contract.tenure_years,
+        years=years,
+        indicators=indicators,
+        scored_years=len(totals),
+        total=round(sum(totals) / len(totals), 2) if totals else None,
     )
 
 
