@@ -32,6 +32,7 @@ from stateasset.core.body import ApiRequest
 from stateasset.core.http import EXCEPTION_HANDLERS, RequestIdMiddleware, configure_logging
 from stateasset.funds.controllers import FUND_CONTROLLERS
 from stateasset.funds.pages import FUND_PAGES
+from stateasset.kpi.catalogue_controllers import CATALOGUE_CONTROLLERS
 from stateasset.kpi.controllers import KPI_CONTROLLERS
 from stateasset.kpi.pages import KPI_PAGES
 from stateasset.ledger.assets.controllers import ASSET_CONTROLLERS
@@ -188,6 +189,7 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         *ASSET_CONTROLLERS,
         *FUND_CONTROLLERS,
         *KPI_CONTROLLERS,
+        *CATALOGUE_CONTROLLERS,
     ]
 
 

@@ -105,8 +105,9 @@ APP_ROLE = "stateasset_app"
 
 APPEND_ONLY_PREFIX = "audit_"
 """Tables whose names start with this (the audit log and its seals) are read and appended only."""
-APPEND_ONLY_TABLES = frozenset({"asset_event", "fund_nav"})
-"""Other tables the app may only read and append to: the asset register's events, fund NAVs."""
+APPEND_ONLY_TABLES = frozenset({"asset_event", "fund_nav", "kpi_entered_value"})
+"""Other tables the app may only read and append to: the asset register's events, fund NAVs,
+KPI values entered with evidence (a correction is a new version)."""
 
 
 def owner_configured() -> bool:

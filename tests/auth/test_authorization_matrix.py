@@ -150,6 +150,13 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/kpi/macro"): KPI_WRITERS,
     ("GET", "/api/v1/kpi/scorecards"): KPI_READERS,
     ("GET", "/api/v1/kpi/scorecards.xlsx"): KPI_READERS,
+    # The indicator catalogue, values entered with evidence, the peer standard import.
+    ("GET", "/api/v1/kpi/indicators"): KPI_READERS,
+    ("POST", "/api/v1/kpi/indicators"): KPI_WRITERS,
+    ("GET", "/api/v1/kpi/indicators/{code:str}/values"): KPI_READERS,
+    ("POST", "/api/v1/kpi/indicators/{code:str}/values"): KPI_WRITERS,
+    ("GET", "/api/v1/kpi/peer-standards/template.xlsx"): KPI_READERS,
+    ("POST", "/api/v1/kpi/peer-standards/import"): KPI_WRITERS,
     # Pages (a bearer header opens them as the session cookie does).
     ("GET", "/"): EVERYONE,
     ("GET", "/ledger/entities"): EVERYONE,

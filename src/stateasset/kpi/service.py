@@ -14,6 +14,7 @@ contract scored that year: the group sets one policy for all second-level compan
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from itertools import pairwise
 from typing import Any
 from uuid import UUID, uuid4
@@ -28,7 +29,7 @@ from stateasset.auth.schemas import Actor
 from stateasset.core.clock import utc_now
 from stateasset.core.errors import Conflict, FieldProblem, Invalid, NotFound, invalid
 from stateasset.db import engine
-from stateasset.kpi import compute
+from stateasset.kpi import catalogue, compute
 from stateasset.kpi.schemas import (
     METHOD_LABELS,
     NEXT_STATE,
@@ -51,7 +52,6 @@ from stateasset.kpi.schemas import (
     TenureScorecard,
     TenureYear,
 )
-from stateasset.ledger.catalogue import ITEM_BY_CODE
 from stateasset.ledger.closing.statements import latest_versions
 from stateasset.ledger.frames import statement_lines_frame
 
@@ -77,8 +77,20 @@ def year_period(year: int) -> str:
 # Validation
 
 
-def terms_problems(data: ContractTerms, tenure_start: int, tenure_years: int) -> list[FieldProblem]:
-    """Every rule msgspec cannot state: weights, methods' parameters, targets, tenure years."""
+def terms_problems(
+    data: ContractTerms,
+    tenure_start: int,
+    tenure_years: int,
+    sources: Collection[str] | None = None,
+) -> list[FieldProblem]:
+    """Every rule msgspec cannot state: weights, methods' parameters, targets, tenure years.
+
+    `sources`: the indicator catalogue's codes (`catalogue.source_codes()`, custom ones
+    included); without it, only the built-in ones are known.
+    """
+    known = (
+        frozenset(i.code for i in catalogue.builtin_indicators()) if sources is None else sources
+    )
     problems: list[FieldProblem] = []
     years = range(tenure_start, tenure_start + tenure_years)
     total = sum(i.weight for i in data.indicators)
@@ -90,12 +102,10 @@ def terms_problems(data: ContractTerms, tenure_start: int, tenure_years: int) ->
         if ind.code in codes:
             problems.append(FieldProblem(f"{at}.code", f"{ind.code} appears twice"))
         codes.add(ind.code)
-        if (
-            ind.source not in compute.RATIO_NAMES
-            and ind.source not in ITEM_BY_CODE
-            and ind.source != "entered"
-        ):
-            problems.append(FieldProblem(f"{at}.source", f"unknown source {ind.source}"))
+        if ind.source not in known and ind.source != "entered":
+            problems.append(
+                FieldProblem(f"{at}.source", f"unknown source {ind.source}: not in the catalogue")
+            )
         p = ind.parameters
         if ind.method is Method.efficacy and not p.use_peer_standard:
             if p.tiers is None or len(p.tiers) != 5:
@@ -156,8 +166,10 @@ def _ordered(values: list[float], direction: str) -> bool:
     return all(a > b for a, b in pairs) if direction == "higher" else all(a < b for a, b in pairs)
 
 
-def _check(data: ContractCreate) -> None:
-    problems = terms_problems(data, data.tenure_start, data.tenure_years)
+async def _check(data: ContractCreate) -> None:
+    problems = terms_problems(
+        data, data.tenure_start, data.tenure_years, await catalogue.source_codes()
+    )
     if problems:
         raise Invalid("; ".join(f"{p.field}: {p.reason}" for p in problems), errors=problems)
 
@@ -230,7 +242,7 @@ async def _insert(
 
 async def create_contract(*, actor: Actor, data: ContractCreate) -> ContractRead:
     """A new contract (version 1) as a draft."""
-    _check(data)
+    await _check(data)
     async with engine().transaction(), db.connection() as conn:
         new_id = await _insert(conn, actor, data, None, 1)
         read = _read(await conn.fetchrow(f"{_SELECT} WHERE c.id = $1", new_id))
@@ -253,7 +265,7 @@ async def _locked(conn: Any, actor: Actor, contract_id: UUID) -> Any:
 
 async def update_contract(*, actor: Actor, contract_id: UUID, data: ContractCreate) -> ContractRead:
     """Replace a draft's terms; a signed contract is refused (409): make a new version."""
-    _check(data)
+    await _check(data)
     async with engine().transaction(), db.connection() as conn:
         row = await _locked(conn, actor, contract_id)
         if row["state"] != ContractState.draft:
@@ -287,7 +299,7 @@ async def update_contract(*, actor: Actor, contract_id: UUID, data: ContractCrea
 
 async def new_version(*, actor: Actor, contract_id: UUID, data: ContractCreate) -> ContractRead:
     """A new draft version of a signed (or later) contract; the old one stays as it was."""
-    _check(data)
+    await _check(data)
     async with engine().transaction(), db.connection() as conn:
         row = await _locked(conn, actor, contract_id)
         if row["state"] == ContractState.draft:

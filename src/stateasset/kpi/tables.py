@@ -53,3 +53,35 @@ class MacroPoint(Table, tablename="kpi_macro_point"):
     source = Text()
     created_at = Timestamptz()
     created_by = Varchar(length=100)
+
+
+class Indicator(Table, tablename="kpi_indicator"):
+    """自定义指标: a custom indicator of the catalogue, whose values are entered with evidence."""
+
+    id = UUID(primary_key=True)
+    code = Varchar(length=40, unique=True)
+    name = Varchar(length=100)
+    unit = Varchar(length=20)
+    direction = Varchar(length=6)
+    description = Text()
+    created_at = Timestamptz()
+    created_by = Varchar(length=100)
+
+
+class EnteredValue(Table, tablename="kpi_entered_value"):
+    """A company's value of an indicator for a year, entered with its evidence (录入值及依据).
+
+    Append-only: a correction is the next version of (company, year, indicator); the latest
+    version is the value, the older ones stay readable.
+    """
+
+    id = UUID(primary_key=True)
+    company = UUID()  # a ledger entity (a foreign key, in the migration)
+    year = Integer()
+    indicator = Varchar(length=40)
+    version = Integer()
+    value = Numeric()  # as entered: at most 6 places, no scale that pads it
+    evidence = Text()
+    evidence_url = Text(null=True, default=None)
+    entered_at = Timestamptz()
+    entered_by = Varchar(length=100)
