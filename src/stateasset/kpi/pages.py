@@ -24,7 +24,7 @@ from stateasset.core.clock import today
 from stateasset.core.errors import invalid
 from stateasset.core.http import xlsx_download
 from stateasset.kpi import service
-from stateasset.kpi.schemas import IndicatorScore, Method
+from stateasset.kpi.schemas import IndicatorScore, Method, TenureScorecard
 from stateasset.web.shell import PageController, is_htmx, page
 from stateasset.web.table import Column, Table
 
@@ -99,6 +99,24 @@ def arithmetic(i: IndicatorScore) -> str:
     return f"百分位 {num(i.percentile)} × 权重 {num(i.weight)} = {num(i.score)}"
 
 
+def tenure_trend(tenure: TenureScorecard) -> dict[str, Any]:
+    """The tenure charts' data: the total per year and each indicator's actual and target per
+    year, null where a year is not scored (a gap in the line, not a zero)."""
+    return {
+        "years": [str(y.year) for y in tenure.years],
+        "totals": [y.total for y in tenure.years],
+        "indicators": [
+            {
+                "code": i.code,
+                "name": i.name,
+                "actual": [y.actual for y in i.years],
+                "target": [y.target for y in i.years],
+            }
+            for i in tenure.indicators
+        ],
+    }
+
+
 async def ranking_frame(actor: Actor, year: int) -> pl.DataFrame:
     """The year's ranking (service.ranking) as the table reads it."""
     rows = [
@@ -156,12 +174,15 @@ class KpiPages(PageController):
             "scores": [i.score for i in card.indicators],
             "weights": [i.weight for i in card.indicators],
         }
+        tenure = await service.tenure_scorecard(actor=request.user, contract_id=contract_id)
         return page(
             "kpi/scorecard.html",
             request,
             card=card,
             year=when,
             chart=chart,
+            tenure=tenure,
+            trend=tenure_trend(tenure),
             num=num,
             arithmetic=arithmetic,
         )
