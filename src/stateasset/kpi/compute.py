@@ -53,6 +53,9 @@ RATIO_NAMES: dict[str, str] = {
     "rd_intensity": "研发经费投入强度",
     "labor_productivity": "全员劳动生产率",
     "capital_preservation": "国有资本保值增值率",
+    # From the asset register (ledger.assets.effective), stored with the ratios of a period.
+    "effective_asset_ratio": "有效资产比重",
+    "operating_asset_share": "经营性资产占比",
 }
 
 _ITEMS = (

@@ -13,6 +13,7 @@ from stateasset.auth.roles import Permission
 from stateasset.auth.schemas import Actor
 from stateasset.core.http import xlsx_download
 from stateasset.kpi import service
+from stateasset.kpi.ratio_controllers import RatioController
 from stateasset.kpi.schemas import (
     ContractCreate,
     ContractRead,
@@ -130,4 +131,4 @@ class BenchmarkController(Controller):
         return xlsx_download(service.ranking_workbook(rows, year), f"{year}年经营业绩考核排名.xlsx")
 
 
-KPI_CONTROLLERS = [ContractController, BenchmarkController]
+KPI_CONTROLLERS = [ContractController, BenchmarkController, RatioController]

@@ -3,7 +3,19 @@ table, floor) are one JSONB document validated by `kpi.schemas`; a contract vers
 edited once signed: a change is a new version of the same lineage, and the old stays readable.
 """
 
-from piccolo.columns import JSONB, UUID, Integer, Numeric, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    JSONB,
+    UUID,
+    BigSerial,
+    Boolean,
+    Date,
+    DoublePrecision,
+    Integer,
+    Numeric,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.table import Table
 
 
@@ -85,3 +97,49 @@ class EnteredValue(Table, tablename="kpi_entered_value"):
     evidence_url = Text(null=True, default=None)
     entered_at = Timestamptz()
     entered_by = Varchar(length=100)
+
+
+class RatioRun(Table, tablename="kpi_ratio_run"):
+    """One computation of a period's ratios (比率计算批次): a version, of which one is current.
+
+    Every run holds a whole snapshot of the period (a partial run carries the current run's other
+    rows forward), so switching `current` in the run's own transaction switches every reader.
+    """
+
+    id = UUID(primary_key=True)
+    period = Varchar(length=7)
+    version = Integer()
+    current = Boolean()
+    as_of = Date()  # the period's end: the asset register's date
+    entities = Integer()
+    nodes = Integer()
+    rows = Integer()
+    null_values = Integer()
+    created_at = Timestamptz()
+    created_by = Varchar(length=100)
+
+
+class Ratio(Table, tablename="kpi_ratio"):
+    """A ratio (§6) of an entity (its own statement) or of a node (its consolidation) in a run."""
+
+    id = BigSerial(primary_key=True)
+    run = UUID()  # kpi_ratio_run (a foreign key, in the migration)
+    entity = UUID(null=True, default=None)  # exactly one of entity and node
+    node = Varchar(length=60, null=True, default=None)
+    period = Varchar(length=7)
+    ratio = Varchar(length=40)
+    value = DoublePrecision(null=True, default=None)
+    reason = Text(null=True, default=None)  # why the value is null
+
+
+class RatioSource(Table, tablename="kpi_ratio_source"):
+    """A statement version a subject's ratios used in a run: the period's and the opening's."""
+
+    id = BigSerial(primary_key=True)
+    run = UUID()
+    entity = UUID(null=True, default=None)  # the subject, as in kpi_ratio
+    node = Varchar(length=60, null=True, default=None)
+    period = Varchar(length=7)  # the statement's period (the run's, or the opening year-end)
+    member = UUID()  # the entity whose statement it is
+    statement = UUID()
+    version = Integer()
