@@ -5,6 +5,10 @@ Each 2025 net-profit target is set from the company's filed 2025-Q4 profit, as a
 targets from a forecast, so that the 2025 ranking shows every grade: 城建投 A; 交通投 reaches
 the A band but the A cap (one A) puts it at B; 水投 B; 文旅投 C; 产业投 D and flagged for
 appointment review (profit below 70% of target, and a deduction for a safety incident).
+
+The demo has no statements before 2025, so each indicator carries its 2022–2024 actuals in the
+contract's `history` (the own-history benchmark): profit rising toward the target and always
+below it, so no target is "soft" and the bonus caps, hence the grades, are as without history.
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ async def load_kpi(actor: Actor, ids: dict[str, UUID]) -> dict[str, int]:
     values, _ = await service._source_values([ids[k] for k in PLAN], range(2025, 2026))
     for key, (deviation, growth, deduction) in PLAN.items():
         profit = values.get((str(ids[key]), 2025, "net_profit"), (None, None))[0] or 0.0
+        ocr = values.get((str(ids[key]), 2025, "operating_cash_ratio"), (None, None))[0]
         target = _target(profit, deviation)
         made = await service.create_contract(
             actor=actor,
@@ -82,7 +87,15 @@ async def load_kpi(actor: Actor, ids: dict[str, UUID]) -> dict[str, int]:
                 tenure_years=3,
                 managers=MANAGERS[key],
                 indicators=[
-                    _indicator("profit", "净利润", 90, "target_step", "net_profit", main=True),
+                    _indicator(
+                        "profit",
+                        "净利润",
+                        90,
+                        "target_step",
+                        "net_profit",
+                        main=True,
+                        history=_history(target, (-0.15, -0.10, -0.05), absolute=True),
+                    ),
                     _indicator(
                         "ocr",
                         "营业现金比率",
@@ -90,6 +103,7 @@ async def load_kpi(actor: Actor, ids: dict[str, UUID]) -> dict[str, int]:
                         "efficacy",
                         "operating_cash_ratio",
                         use_peer_standard=True,
+                        history=_history(ocr, (-1.5, 0.8, -0.6)),
                     ),
                     _indicator(
                         "growth",
@@ -100,6 +114,7 @@ async def load_kpi(actor: Actor, ids: dict[str, UUID]) -> dict[str, int]:
                         macro_series=GDP,
                         offsets=[4.0, 2.0, 0.0, -2.0, -4.0],
                         entered=[{"year": 2025, "value": growth, "evidence": "经审计的年度报告"}],
+                        history=_history(growth, (-1.2, 0.8, -0.4)),
                     ),
                 ],
                 targets=[
@@ -127,6 +142,18 @@ async def load_kpi(actor: Actor, ids: dict[str, UUID]) -> dict[str, int]:
         for state in (ContractState.signed, ContractState.active):
             await service.transition(actor=actor, contract_id=made.id, to=state)
     return {"contracts": len(PLAN)}
+
+
+def _history(
+    value: float | None, steps: tuple[float, float, float], *, absolute: bool = False
+) -> dict[str, float]:
+    """2022–2024 actuals around `value`: `value + step` (or `value + step × |value|`)."""
+    if value is None:
+        return {}
+    return {
+        str(year): round(value + step * (abs(value) if absolute else 1), 2)
+        for year, step in zip((2022, 2023, 2024), steps, strict=True)
+    }
 
 
 def _indicator(
