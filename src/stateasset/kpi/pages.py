@@ -58,10 +58,11 @@ _RANKING_SCHEMA = {
 
 
 def _year(text: str | None) -> int:
-    """The `year` query (last year when absent); a bad one is the API's 400-style problem."""
+    """The `year` query (last year when absent); a bad one is a 422 naming `query.year`."""
     if not text:
         return today().year - 1
-    if not text.isdigit() or not 2000 <= int(text) <= 2100:
+    # isascii: "²" is a digit to isdigit() but not a number to int().
+    if not (text.isascii() and text.isdigit()) or not 2000 <= int(text) <= 2100:
         raise invalid("query.year", "a year between 2000 and 2100")
     return int(text)
 
