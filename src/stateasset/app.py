@@ -34,6 +34,7 @@ from stateasset.funds.controllers import FUND_CONTROLLERS
 from stateasset.funds.pages import FUND_PAGES
 from stateasset.kpi.catalogue_controllers import CATALOGUE_CONTROLLERS
 from stateasset.kpi.controllers import KPI_CONTROLLERS
+from stateasset.kpi.editor_pages import EDITOR_PAGES
 from stateasset.kpi.pages import KPI_PAGES
 from stateasset.ledger.assets.controllers import ASSET_CONTROLLERS
 from stateasset.ledger.assets.pages import ASSET_PAGES
@@ -181,6 +182,7 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         *ASSET_PAGES,
         *FUND_PAGES,
         *KPI_PAGES,
+        *EDITOR_PAGES,
         AuthController,
         UserController,
         AuditController,
