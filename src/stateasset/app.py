@@ -36,6 +36,7 @@ from stateasset.kpi.catalogue_controllers import CATALOGUE_CONTROLLERS
 from stateasset.kpi.controllers import KPI_CONTROLLERS
 from stateasset.kpi.editor_pages import EDITOR_PAGES
 from stateasset.kpi.pages import KPI_PAGES
+from stateasset.kpi.standard_pages import STANDARD_PAGES
 from stateasset.ledger.assets.controllers import ASSET_CONTROLLERS
 from stateasset.ledger.assets.pages import ASSET_PAGES
 from stateasset.ledger.close_pages import CLOSE_PAGES
@@ -182,6 +183,7 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         *ASSET_PAGES,
         *FUND_PAGES,
         *KPI_PAGES,
+        *STANDARD_PAGES,
         *EDITOR_PAGES,
         AuthController,
         UserController,

@@ -233,6 +233,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/kpi"): KPI_READERS,
     ("GET", "/kpi/scorecards.xlsx"): KPI_READERS,
     ("GET", "/kpi/contracts/{contract_id:uuid}"): KPI_READERS,
+    ("GET", "/kpi/standards"): KPI_READERS,
+    ("GET", "/kpi/standards/export/{table_id:str}"): KPI_READERS,
+    ("GET", "/kpi/standards/template.xlsx"): KPI_READERS,
+    ("POST", "/kpi/standards/import"): KPI_WRITERS,
+    ("GET", "/kpi/standards/reports/{token:str}"): KPI_WRITERS,
+    ("GET", "/kpi/standards/reports/{token:str}/export/{table_id:str}"): KPI_WRITERS,
 }
 
 # Pages that answer a made-up id outside a scoped role's scope with 403 (the API says 404): the

@@ -50,6 +50,7 @@ MENU: list[MenuEntry] = [
     MenuEntry("基金", "/funds", Permission.funds_read, "◈"),
     MenuEntry("母基金看板", "/funds/mother", Permission.funds_read, "◎"),
     MenuEntry("考核评分", "/kpi", Permission.kpi_read, "★"),
+    MenuEntry("考核标准值", "/kpi/standards", Permission.kpi_read, "☷"),
     MenuEntry("审计日志", "/audit", Permission.audit_read, "☰"),
 ]
 
@@ -97,6 +98,8 @@ SHOTS: list[Shot] = [
     # The 2025 ranking as the board reads it, then 产业投's scorecard (the one under review).
     Shot("kpi", "/kpi?year=2025", username="board"),
     Shot("kpi-scorecard", "/kpi?year=2025", username="board", follow="福清市产业投资集团有限公司"),
+    # Group finance sees the demo's standard values, the catalogue and the upload form.
+    Shot("kpi-standards", "/kpi/standards"),
 ]
 
 
