@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from tests.ledger.conftest import Api, admin, api, credit_code, make_entity  # noqa: F401
+from tests.ledger.conftest import Api, admin, api, credit_code, make_entity, make_stake  # noqa: F401

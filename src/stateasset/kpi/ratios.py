@@ -76,7 +76,7 @@ async def _node_items(
     try:
         raw = await consolidation.consolidation_body(actor=actor, node=node, period=period)
     except Invalid as exc:
-        raise invalid(field, exc.detail) from exc
+        raise invalid(field, exc.errors[0].reason if exc.errors else exc.detail) from exc
     except DomainError as exc:  # an unknown entity or no group: the node names nothing
         raise invalid(field, f"{node!r}: {exc.detail}") from exc
     body = msgspec.json.decode(raw, type=_Body)
@@ -92,7 +92,8 @@ async def _node_items(
         io.BytesIO(bytes(body.statement_versions)),
         schema={"entity_id": pl.String, "version": pl.Int64},
     ).select(pl.lit(node).alias("subject"), pl.lit(period).alias("period"), "entity_id", "version")
-    return items, used
+    # No member filed: the consolidation's zeros are no statement, not balances of zero.
+    return (items.clear() if used.is_empty() else items), used
 
 
 async def _default_nodes(actor: Actor) -> list[str]:
@@ -126,7 +127,7 @@ async def _check_entities(entity_ids: Sequence[UUID]) -> None:
         if e not in known
     ]
     if problems:
-        raise Invalid("unknown entities", problems=problems)
+        raise Invalid("body.entity_ids: unknown entities", errors=problems)
 
 
 def _csv(frame: pl.DataFrame) -> io.BytesIO:
