@@ -157,6 +157,11 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/kpi/indicators/{code:str}/values"): KPI_WRITERS,
     ("GET", "/api/v1/kpi/peer-standards/template.xlsx"): KPI_READERS,
     ("POST", "/api/v1/kpi/peer-standards/import"): KPI_WRITERS,
+    # Stored ratios: computed as runs by KPI writers, read (in one's kpi scope) by KPI readers.
+    ("GET", "/api/v1/kpi/ratios"): KPI_READERS,
+    ("POST", "/api/v1/kpi/ratios/runs"): KPI_WRITERS,
+    ("GET", "/api/v1/kpi/ratios/runs"): KPI_READERS,
+    ("GET", "/api/v1/kpi/ratios/runs/{run_id:uuid}"): KPI_READERS,
     # Pages (a bearer header opens them as the session cookie does).
     ("GET", "/"): EVERYONE,
     ("GET", "/ledger/entities"): EVERYONE,
