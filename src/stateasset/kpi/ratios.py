@@ -31,7 +31,14 @@ from stateasset.audit import service as audit
 from stateasset.auth import scope
 from stateasset.auth.schemas import Actor
 from stateasset.core.clock import utc_now
-from stateasset.core.errors import DomainError, FieldProblem, Invalid, NotFound, invalid
+from stateasset.core.errors import (
+    DomainError,
+    FieldProblem,
+    Forbidden,
+    Invalid,
+    NotFound,
+    invalid,
+)
 from stateasset.core.periods import period_of
 from stateasset.core.schemas import Page
 from stateasset.db import engine
@@ -148,6 +155,9 @@ async def compute_ratios(
     run's other subjects are carried into the new run unchanged.
     """
     parsed = period_of(period, "body.period")
+    if not (await _visible(actor)).all:
+        # A run stores figures of every company and node: only a reader of all may make one.
+        raise Forbidden("computing ratios needs kpi:all (a run covers every company)")
     code = parsed.code
     opening = ratio_compute.opening_period(parsed)
     everything = entity_ids is None and nodes is None
