@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from stateasset.auth.roles import ROLE_PERMISSIONS, Permission, Role
 from tests.kpi.test_contracts_api import CONTRACTS, contract
 from tests.ledger.test_rules import BALANCED
 
@@ -56,12 +57,14 @@ async def test_tenure_scorecard_by_year(api: Any, make_entity: Any, login_as: An
     ]
     assert [y["score"] for y in ocr["years"]] == [24.97, 24.97, None]
     assert (profit["method_label"], profit["main"]) == ("同自身历史比", True)
-    # The board reads it; a company's own finance staff hold no kpi:read (today every role that
-    # reads KPI reads every company, so the scope's 404 cannot be reached by a role).
+    # The board reads it; a company's finance staff, where their role reads KPI at all, read
+    # their own company's only (another company's contract is not found).
     board = await login_as("board")
     assert (await api("GET", f"{CONTRACTS}{made['id']}/tenure", headers=board))["total"] == 85.97
-    staff = await login_as("entity_finance", entity_id=company)
-    await api("GET", f"{CONTRACTS}{made['id']}/tenure", headers=staff, status=403)
+    other = await make_entity("水投")
+    staff = await login_as("entity_finance", entity_id=other)
+    reads = Permission.kpi_read in ROLE_PERMISSIONS[Role.entity_finance]
+    await api("GET", f"{CONTRACTS}{made['id']}/tenure", headers=staff, status=404 if reads else 403)
     await api("GET", f"{CONTRACTS}{'0' * 8}-0000-4000-8000-{'0' * 12}/tenure", status=404)
 
 

@@ -273,27 +273,54 @@ def macro(scores: pl.LazyFrame, offsets: Sequence[float]) -> pl.LazyFrame:
 
 def peer_rank(scores: pl.LazyFrame, peers: pl.LazyFrame) -> pl.LazyFrame:
     """跟同行比: scores need weight, direction, actual, industry, year, indicator; peers hold
-    (industry, year, indicator, value). Adds peers, percentile, score."""
+    (industry, year, indicator, value). Adds peers, percentile, score.
+
+    Each peer set is counted once per distinct value (how many lie below it, how many on it) and
+    each actual finds the last value at or below it (an as-of join), so the work grows with rows
+    + peers, not rows × peers."""
     keys = ["industry", "year", "indicator"]
-    joined = scores.with_row_index("_row").join(
-        peers.rename({"value": "_peer"}), on=keys, how="left"
+    peers = peers.filter(pl.col("value").is_not_null())
+    counts = (
+        peers.group_by(*keys, "value")
+        .agg(pl.len().alias("_on"))
+        .sort("value")
+        .with_columns((pl.col("_on").cum_sum().over(keys) - pl.col("_on")).alias("_below"))
+        .rename({"value": "_v"})
     )
-    a, p = _mirror("actual"), _mirror("_peer")
-    counted = joined.group_by("_row").agg(
-        pl.col("_peer").is_not_null().sum().alias("peers"),
-        ((p < a).sum() + (p == a).sum() * 0.5).alias("_beaten"),
+    sizes = peers.group_by(keys).agg(pl.len().alias("peers"))
+    tie = pl.col("_v") == pl.col("_a")
+    below = (
+        pl.when(tie).then(pl.col("_below")).otherwise(pl.col("_below") + pl.col("_on")).fill_null(0)
+    )
+    ties = pl.when(tie).then(pl.col("_on")).otherwise(0).fill_null(0)
+    # Lower is better: the peers above the actual are the worse ones.
+    beaten = (
+        pl.when(pl.col("direction") == "lower")
+        .then(pl.col("peers") - below - ties)
+        .otherwise(below)
+        + ties * 0.5
     )
     weight = pl.col("weight").cast(pl.Float64)
     return (
         scores.with_row_index("_row")
-        .join(counted, on="_row", how="left")
+        .with_columns(pl.col("actual").cast(pl.Float64).alias("_a"))
+        .sort("_a")
+        .join_asof(
+            counts,
+            left_on="_a",
+            right_on="_v",
+            by=keys,
+            strategy="backward",
+            check_sortedness=False,  # both sides are sorted on the value above
+        )
+        .join(sizes, on=keys, how="left")
+        .with_columns(pl.col("peers").fill_null(0))
         .with_columns(
-            pl.when(pl.col("peers") > 0)
-            .then(pl.col("_beaten") / pl.col("peers"))
-            .alias("percentile")
+            pl.when(pl.col("peers") > 0).then(beaten / pl.col("peers")).alias("percentile")
         )
         .with_columns((weight * pl.col("percentile")).round(2).alias("score"))
-        .drop("_row", "_beaten")
+        .sort("_row")
+        .drop("_row", "_a", "_v", "_on", "_below")
     )
 
 
