@@ -137,7 +137,7 @@ def builtin_indicators() -> list[CatalogueIndicator]:
             kind=Kind.ratio,
             unit="%" if code in PERCENT_RATIOS else _RATIO_UNITS.get(code, "比值"),
             direction=Direction.lower if code in _LOWER_IS_BETTER else Direction.higher,
-            description="DOMAIN §6 财务比率，由快报计算",
+            description="财务比率，由财务快报计算",
         )
         for code, name in compute.RATIO_NAMES.items()
     ]
