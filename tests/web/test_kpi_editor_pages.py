@@ -7,10 +7,12 @@ from __future__ import annotations
 import html
 import io
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from html.parser import HTMLParser
 from typing import Any
 
 import asyncpg
+import pytest
 from litestar.testing import AsyncTestClient
 from openpyxl import load_workbook
 
@@ -275,3 +277,36 @@ async def test_a_bad_year_is_a_422_with_its_reason(client: AsyncTestClient) -> N
     response = await client.get(f"/kpi/contracts/{cj['id']}?year=2024")
     assert response.status_code == 422
     assert "outside the tenure 2025–2027" in html.unescape(response.text)
+
+
+async def test_the_demo_scorecard_shows_history_percent_and_amounts(
+    client: AsyncTestClient,
+) -> None:
+    board = await _sign_in(client, "board")
+    cj = await _demo_contract(client, board, "城市建设")
+    card = (await client.get(f"{CONTRACTS}{cj['id']}/scorecard?year=2025", headers=board)).json()
+    by_code = {i["code"]: i for i in card["indicators"]}
+    target = next(t["value"] for t in cj["terms"]["targets"] if t["year"] == 2025)
+    history = {i["code"]: i["history"] for i in cj["terms"]["indicators"]}
+    # Profit's 2022–2024 are 0.85, 0.90, 0.95 × the target: last year 0.95T, the 3-year mean
+    # 0.90T, so the benchmark min(…) is the mean, below the target (the bonus cap stays 18).
+    mean = sum(history["profit"].values()) / 3
+    assert by_code["profit"]["history_benchmark"] == pytest.approx(mean)
+    assert mean == pytest.approx(0.9 * target, abs=0.02) and by_code["profit"]["cap"] == 18
+    # 营业现金比率's are the 2025 ratio − 1.5, + 0.8, − 0.6: last year (− 0.6) is the lower.
+    ocr = by_code["ocr"]["actual"]
+    assert by_code["ocr"]["history_benchmark"] == pytest.approx(ocr - 0.6, abs=0.006)
+    page = (await client.get(f"/kpi/contracts/{cj['id']}?year=2025")).text
+
+    def cell(code: str, col: str) -> str:
+        row = page.split(f'data-indicator="{code}"', 1)[1].split("</tr>", 1)[0]
+        found = re.search(rf'data-col="{col}">(.*?)</td>', row, re.S)
+        assert found is not None
+        return html.unescape(re.sub(r"<[^>]+>", "", found.group(1))).strip()
+
+    assert cell("ocr", "actual") == f"{Decimal(repr(ocr)).quantize(Decimal('0.01'), ROUND_HALF_UP)}%"
+    assert cell("ocr", "peer_benchmark") == "20.00% / 12.00% / 6.00% / 2.00% / -5.00%"
+    wan = (Decimal(repr(target)) / 10_000).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert cell("profit", "target") == f"{wan:,} 万元"
+    assert cell("profit", "history_benchmark").endswith(" 万元")
+    assert cell("growth", "macro_benchmark") == "5"

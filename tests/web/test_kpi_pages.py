@@ -108,6 +108,7 @@ async def test_a_scorecard_shows_the_api_arithmetic(client: AsyncTestClient) -> 
             "weight",
             "actual",
             "target",
+            "history_benchmark",
             "tier",
             "base",
             "efficacy",
@@ -123,6 +124,12 @@ async def test_a_scorecard_shows_the_api_arithmetic(client: AsyncTestClient) -> 
                 assert value.startswith("—"), (col, value)
             elif isinstance(expected, str):
                 assert value == expected, col
+            elif value.endswith("%"):  # a percent ratio, given in percent: 20.4824 → 20.48%
+                shown = float(value.removesuffix("%"))
+                assert shown == pytest.approx(expected, abs=0.005), (ind["code"], col)
+            elif value.endswith(" 万元"):  # a statement amount in 元, shown in 万元
+                shown = float(value.removesuffix(" 万元").replace(",", "")) * 10_000
+                assert shown == pytest.approx(expected, abs=50), (ind["code"], col)
             else:
                 shown = float(value.replace(",", ""))
                 assert shown == pytest.approx(expected, abs=5e-5), (ind["code"], col)

@@ -25,6 +25,8 @@ from stateasset.core.errors import invalid
 from stateasset.core.http import xlsx_download
 from stateasset.kpi import service
 from stateasset.kpi.schemas import IndicatorScore, Method, TenureScorecard
+from stateasset.ledger.catalogue import ITEM_BY_CODE
+from stateasset.web import format as fmt
 from stateasset.web.shell import PageController, is_htmx, page
 from stateasset.web.table import Column, Table
 
@@ -73,6 +75,26 @@ def num(value: float | None) -> str:
         return "—"
     text = f"{value:,.4f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
+
+
+def unit_of(source: str) -> str:
+    """How an indicator's figures read: `percent` for a ratio the service gives in percent
+    (service.PERCENT_RATIOS: 20.4824 means 20.48%), `amount` for a statement item in 元."""
+    if source in service.PERCENT_RATIOS:
+        return "percent"
+    return "amount" if source in ITEM_BY_CODE else ""
+
+
+def figure(value: float | None, unit: str) -> str:
+    """An actual, target or benchmark in its indicator's unit: `20.48%`, `16,494.50 万元`, else
+    as `num` (a custom or entered indicator's own unit)."""
+    if value is None:
+        return "—"
+    if unit == "percent":
+        return fmt.percent(value / 100)
+    if unit == "amount":
+        return f"{fmt.wan(value)} 万元"
+    return num(value)
 
 
 def _signed(value: float | None) -> str:
@@ -176,6 +198,8 @@ class KpiPages(PageController):
             "weights": [i.weight for i in card.indicators],
         }
         tenure = await service.tenure_scorecard(actor=request.user, contract_id=contract_id)
+        contract = await service.get_contract(actor=request.user, contract_id=contract_id)
+        units = {i.code: unit_of(i.source) for i in contract.terms.indicators}
         return page(
             "kpi/scorecard.html",
             request,
@@ -185,6 +209,8 @@ class KpiPages(PageController):
             tenure=tenure,
             trend=tenure_trend(tenure),
             num=num,
+            figure=figure,
+            units=units,
             arithmetic=arithmetic,
         )
 
