@@ -38,9 +38,9 @@ AUDIT_READERS = frozenset({ADMIN, AUDITOR})
 # written by fund managers (their funds) and admins.
 FUND_READERS = frozenset({ADMIN, GROUP_FINANCE, FUND_MANAGER, BOARD, AUDITOR})
 FUND_WRITERS = frozenset({ADMIN, FUND_MANAGER})
-# KPI contracts and scorecards: read by group finance, the board and auditors; written by group
-# finance and admins.
-KPI_READERS = frozenset({ADMIN, GROUP_FINANCE, BOARD, AUDITOR})
+# KPI contracts and scorecards: read by group finance, the board and auditors (every company) and
+# entity finance (their own company); written by group finance and admins.
+KPI_READERS = frozenset({ADMIN, GROUP_FINANCE, ENTITY_FINANCE, BOARD, AUDITOR})
 KPI_WRITERS = frozenset({ADMIN, GROUP_FINANCE})
 ADMINS = frozenset({ADMIN})
 
@@ -238,6 +238,15 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/kpi"): KPI_READERS,
     ("GET", "/kpi/scorecards.xlsx"): KPI_READERS,
     ("GET", "/kpi/contracts/{contract_id:uuid}"): KPI_READERS,
+    # The contract editor (业绩合同): group finance's.
+    ("GET", "/kpi/contracts"): KPI_WRITERS,
+    ("GET", "/kpi/contracts/export.xlsx"): KPI_WRITERS,
+    ("GET", "/kpi/contracts/new"): KPI_WRITERS,
+    ("POST", "/kpi/contracts/new"): KPI_WRITERS,
+    ("GET", "/kpi/contracts/{contract_id:uuid}/edit"): KPI_WRITERS,
+    ("POST", "/kpi/contracts/{contract_id:uuid}/edit"): KPI_WRITERS,
+    ("POST", "/kpi/contracts/{contract_id:uuid}/versions"): KPI_WRITERS,
+    ("POST", "/kpi/contracts/{contract_id:uuid}/transitions"): KPI_WRITERS,
     ("GET", "/kpi/standards"): KPI_READERS,
     ("GET", "/kpi/standards/export/{table_id:str}"): KPI_READERS,
     ("GET", "/kpi/standards/template.xlsx"): KPI_READERS,

@@ -140,9 +140,20 @@ async def test_a_scorecard_shows_the_api_arithmetic(client: AsyncTestClient) -> 
         assert f'/ledger/reports/{card["company_id"]}/{s["period"]}/{s["version"]}"' in text
 
 
-async def test_entity_finance_may_not_open_the_kpi_pages(client: AsyncTestClient) -> None:
+async def test_entity_finance_reads_only_its_own_company(client: AsyncTestClient) -> None:
+    board = await _sign_in(client, "board")
+    api = (await client.get("/api/v1/kpi/scorecards?year=2025", headers=board)).json()
     await _sign_in(client, "ef_chengjian")
-    assert (await client.get("/kpi?year=2025")).status_code == 403
+    response = await client.get("/kpi?year=2025")
+    assert response.status_code == 200, response.text
+    # 城建投's staff: their own row, at its rank among all five; no other company.
+    assert [(r[0], r[1], r[3]) for r in _rows(response.text)] == [
+        ("1", "福清市城市建设投资集团有限公司", "A")
+    ]
+    own = next(r for r in api if "城市建设" in r["company_name"])["contract_id"]
+    other = next(r for r in api if "产业" in r["company_name"])["contract_id"]
+    assert (await client.get(f"/kpi/contracts/{own}?year=2025")).status_code == 200
+    assert (await client.get(f"/kpi/contracts/{other}?year=2025")).status_code == 404
 
 
 def test_the_arithmetic_reads_as_domain_s_worked_examples() -> None:

@@ -20,8 +20,10 @@ pytestmark = needs_chromium
 ASSET_ENTRIES = ["资产台账", "划拨", "资产盘点", "有效资产"]
 # The funds' pages read with `funds:read`, as the funds API: every role but entity finance.
 FUND_ENTRIES = ["基金", "母基金看板"]
-# The KPI pages read with `kpi:read`, as the KPI API: admin, group finance, the board, auditors.
+# The KPI pages read with `kpi:read`, as the KPI API: every role but fund managers (entity
+# finance their own company's); the contract editor is `kpi:write`'s: admin and group finance.
 KPI_ENTRIES = ["考核评分"]
+KPI_EDITOR_ENTRIES = ["业绩合同"]
 EVERY_ENTRY = [
     "集团概览",
     "主体与股权",
@@ -33,17 +35,21 @@ EVERY_ENTRY = [
     *ASSET_ENTRIES,
     *FUND_ENTRIES,
     *KPI_ENTRIES,
+    *KPI_EDITOR_ENTRIES,
     "审计日志",
 ]
 MENUS = {
     "admin": (EVERY_ENTRY, "系统管理员"),
     "gf": ([e for e in EVERY_ENTRY if e != "审计日志"], "集团财务"),
     "ef_chengjian": (
-        [e for e in EVERY_ENTRY if e not in ("审计日志", *FUND_ENTRIES, *KPI_ENTRIES)],
+        [e for e in EVERY_ENTRY if e not in ("审计日志", *FUND_ENTRIES, *KPI_EDITOR_ENTRIES)],
         "子公司财务",
     ),
-    "board": ([e for e in EVERY_ENTRY if e not in ("导入", "审计日志")], "董事会"),
-    "auditor": ([e for e in EVERY_ENTRY if e != "导入"], "审计"),
+    "board": (
+        [e for e in EVERY_ENTRY if e not in ("导入", "审计日志", *KPI_EDITOR_ENTRIES)],
+        "董事会",
+    ),
+    "auditor": ([e for e in EVERY_ENTRY if e not in ("导入", *KPI_EDITOR_ENTRIES)], "审计"),
     "fm": (["集团概览", "主体与股权", *ASSET_ENTRIES, *FUND_ENTRIES], "基金管理人"),
 }
 # 城建投 and what it controls; 智慧停车 (40% 城建投, 20% 交通投) is controlled by neither alone.

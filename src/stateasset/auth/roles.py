@@ -64,11 +64,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.jobs_run,
         }
     ),
+    # A company's finance staff read their own company's scorecards (the kpi scope).
     Role.entity_finance: frozenset(
         {
             Permission.ledger_read,
             Permission.ledger_statements,
             Permission.ledger_write,
+            Permission.kpi_read,
             Permission.self_service,
         }
     ),

@@ -51,6 +51,7 @@ MENU: list[MenuEntry] = [
     MenuEntry("母基金看板", "/funds/mother", Permission.funds_read, "◎"),
     MenuEntry("考核评分", "/kpi", Permission.kpi_read, "★"),
     MenuEntry("考核标准值", "/kpi/standards", Permission.kpi_read, "☷"),
+    MenuEntry("业绩合同", "/kpi/contracts", Permission.kpi_write, "✍"),
     MenuEntry("审计日志", "/audit", Permission.audit_read, "☰"),
 ]
 
@@ -98,6 +99,10 @@ SHOTS: list[Shot] = [
     # The 2025 ranking as the board reads it, then 产业投's scorecard (the one under review).
     Shot("kpi", "/kpi?year=2025", username="board"),
     Shot("kpi-scorecard", "/kpi?year=2025", username="board", follow="福清市产业投资集团有限公司"),
+    # Group finance's contract list, and 城建投's active contract in the editor.
+    Shot("kpi-contracts", "/kpi/contracts"),
+    Shot("kpi-contract", "/kpi/contracts?q=城市建设", follow="福清市城市建设投资集团有限公司"),
+    Shot("kpi-contract-new", "/kpi/contracts/new"),
     # Group finance sees the demo's standard values, the catalogue and the upload form.
     Shot("kpi-standards", "/kpi/standards"),
 ]
