@@ -40,6 +40,7 @@ bench: $(STAMP)
 	PYTHONPATH=src $(BIN)/python bench/end_to_end.py
 	PYTHONPATH=src $(BIN)/python bench/assets.py
 	PYTHONPATH=src $(BIN)/python bench/funds.py
+	PYTHONPATH=src $(BIN)/python bench/kpi_scoring.py
 
 ## Load test (about a minute, localhost only): 50 clients posting through the real server, then
 ## every invariant checked; see bench/loadtest.py for the options (SECONDS, CLIENTS, WORKERS)
