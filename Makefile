@@ -40,6 +40,8 @@ bench: $(STAMP)
 	PYTHONPATH=src $(BIN)/python bench/end_to_end.py
 	PYTHONPATH=src $(BIN)/python bench/assets.py
 	PYTHONPATH=src $(BIN)/python bench/funds.py
+	PYTHONPATH=src $(BIN)/python bench/kpi_ratios.py \
+		--entities $(or $(ENTITIES),1000) --periods $(or $(PERIODS),24)
 	PYTHONPATH=src $(BIN)/python bench/kpi_scoring.py
 
 ## Load test (about a minute, localhost only): 50 clients posting through the real server, then
