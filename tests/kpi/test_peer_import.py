@@ -157,3 +157,20 @@ async def test_the_board_cannot_import_and_a_retry_is_answered_once(
         )
         == 1
     )
+
+
+async def test_columns_in_another_order_are_read_by_their_headers(
+    api: Any, db: asyncpg.Connection
+) -> None:
+    # 指标 first, 行业 second: the problem names the cell and header where they are in this file.
+    csv = "指标,行业,年度,较差,较低,平均,良好,优秀\nroe,建筑业,2025,-2,x,6,10,13\n"
+    problem = await api(
+        "POST", IMPORT, status=422, files={"file": ("s.csv", csv.encode(), "text/csv")}
+    )
+    assert [(e["row"], e["column"]) for e in problem["import_errors"]] == [(2, "E (较低)")]
+    assert [e["field"] for e in problem["errors"]] == ["file.csv!E2"]
+    fixed = csv.replace(",x,", ",2,")
+    await api("POST", IMPORT, status=201, files={"file": ("s.csv", fixed.encode(), "text/csv")})
+    assert await _stored(db) == [
+        ("建筑业", "roe", 2025, Decimal(13), Decimal(10), Decimal(6), Decimal(2), Decimal(-2))
+    ]

@@ -162,12 +162,13 @@ class _Parser:
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     seen: dict[tuple[str, str, int], tuple[str, int]] = field(default_factory=dict)
     unsaved: set[tuple[str, int, int]] = field(default_factory=set)
+    labels: dict[int, str] = field(default_factory=dict)  # the sheet's header, by column
 
     def error(self, sheet: str, row: int | None, col: int | None, why: str, item: object = None):
         if row is not None and col is not None and (sheet, row, col) in self.unsaved:
             return  # already reported as a formula without a saved value
         letter = None if col is None else get_column_letter(col)
-        header = None if col is None else HEADERS[col - 1][1] if col <= len(HEADERS) else None
+        header = None if col is None else self.labels.get(col)
         self.errors.append(
             importer.UploadError(sheet, row, letter, header, why, importer._text(item))
         )
@@ -185,12 +186,13 @@ class _Parser:
             self.unsaved.add((sheet, cell.row, cell.column))
 
     def sheet(self, grid: Any) -> None:
-        header_row, columns = 0, {}
+        header_row, columns, self.labels = 0, {}, {}
         for at in range(1, min(_HEADER_SEARCH_ROWS, len(grid.rows)) + 1):
             texts = [(importer._text(v) or "").rstrip("*") for v in grid.rows[at - 1]]
             if any(t in _LABEL_KEY for t in texts):
                 header_row = at
                 columns = {_LABEL_KEY[t]: i + 1 for i, t in enumerate(texts) if t in _LABEL_KEY}
+                self.labels = {i + 1: t for i, t in enumerate(texts) if t in _LABEL_KEY}
                 break
         if not columns:
             self.error(
