@@ -45,4 +45,7 @@ def test_the_board_reads_the_ranking_and_opens_a_scorecard(
     assert page.locator("[data-metric=review] strong").inner_text() == "是"
     assert page.locator("#kpi-statements a").first.inner_text().startswith("2025年第4季度 第 ")
     assert page.locator("#chart-scores svg").count() == 1
+    # The tenure trends draw: the total per year, and each indicator's actual against its target.
+    for chart in ("total", "profit", "ocr", "growth"):
+        assert page.locator(f"#chart-tenure-{chart} svg").count() == 1
     assert page.locator("main form[method=post]").count() == 0
