@@ -22,7 +22,7 @@ ASSET_ENTRIES = ["资产台账", "划拨", "资产盘点", "有效资产"]
 FUND_ENTRIES = ["基金", "母基金看板"]
 # The KPI pages read with `kpi:read`, as the KPI API: every role but fund managers (entity
 # finance their own company's); the contract editor is `kpi:write`'s: admin and group finance.
-KPI_ENTRIES = ["考核评分"]
+KPI_ENTRIES = ["考核评分", "考核标准值"]
 KPI_EDITOR_ENTRIES = ["业绩合同"]
 EVERY_ENTRY = [
     "集团概览",
