@@ -465,10 +465,11 @@ async def list_ratios(
         used = await conn.fetch(
             "SELECT coalesce(entity::text, node) AS subject, member, period, statement, version "
             "FROM kpi_ratio_source WHERE run = $1 "
-            "AND coalesce(entity::text, node) = ANY($2::text[]) "
+            "AND (entity = ANY($2::uuid[]) OR node = ANY($3::text[])) "
             "ORDER BY subject, period DESC, member",
             run["id"],
-            subjects,
+            sorted({r["entity"] for r in rows if r["entity"] is not None}, key=str),
+            sorted({r["node"] for r in rows if r["node"] is not None}),
         )
     statements: dict[str, list[StatementVersionUsed]] = {s: [] for s in subjects}
     for u in used:
