@@ -167,21 +167,25 @@ async def compute_ratios(
         nodes = await _default_nodes(actor) if everything else []
     node_list = list(dict.fromkeys(nodes))
 
-    # Nodes: each one's consolidation of the period and of the opening year-end.
-    node_items, node_used = [], []
-    for i, node in enumerate(node_list):
-        for p in (code, opening):
-            items, members = await _node_items(actor, node, p, f"body.nodes[{i}]")
-            node_items.append(items)
-            node_used.append(members)
-
-    # Entities: their own latest statements of the period and of the opening year-end.
+    # The latest statement versions of the period and of the opening year-end.
     versions = pl.concat(
         [
             (await statement_versions_frame(p)).with_columns(pl.lit(p).alias("period"))
             for p in (code, opening)
         ]
     )
+    opened = versions.filter(pl.col("period") == opening).height > 0
+
+    # Nodes: each one's consolidation of the period and of the opening year-end.
+    node_items, node_used = [], []
+    for i, node in enumerate(node_list):
+        # Nobody filed for the opening period: no node has an opening to consolidate.
+        for p in (code, opening) if opened else (code,):
+            items, members = await _node_items(actor, node, p, f"body.nodes[{i}]")
+            node_items.append(items)
+            node_used.append(members)
+
+    # Entities: their own statements of both periods.
     if entity_ids is not None:
         chosen = pl.DataFrame(
             {"entity_id": [str(e) for e in dict.fromkeys(entity_ids)]},
