@@ -36,7 +36,7 @@ class IndicatorController(Controller):
 
     @get("/", operation_id="list_kpi_indicators", guards=READ)
     async def list_indicators(self) -> list[CatalogueIndicator]:
-        """指标库: the §6 ratios, statement items, objective_factors and custom indicators."""
+        """The indicator catalogue (指标库): §6 ratios, statement items, objective_factors, custom."""
         return await catalogue.indicators()
 
     @post("/", operation_id="create_kpi_indicator", guards=WRITE)
@@ -91,8 +91,11 @@ class PeerImportController(Controller):
         data: MultipartBody[StatementUpload],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[PeerImportReport]:
-        """Upload XLSX or CSV standard values: every cell's problem is listed, nothing stored
-        unless all pass; each row's five tiers replace those of its (industry, indicator, year)."""
+        """Upload XLSX or CSV standard values; nothing is stored unless every cell passes.
+
+        Each problem names its cell (`file.<sheet>!<cell>`); each row's five tiers replace those
+        stored for its (industry, indicator, year).
+        """
         content = await data.file.read()
         filename = data.file.filename or "upload.xlsx"
         return await run_once(
