@@ -123,6 +123,7 @@ async def test_a_nodes_ratios_come_from_its_consolidation_with_the_versions_list
     sub = await make_entity("城建开发", "subsidiary", platform_id=platform)
     await make_stake(group, platform, "1")
     await make_stake(platform, sub, "1")
+    await _file(api, platform, "2024-Q4", OPENING)
     await _file(api, platform, "2025-Q4", CLOSING)
     await _file(api, sub, "2025-Q4", changed())
     node = f"platform:{platform}"
@@ -134,16 +135,23 @@ async def test_a_nodes_ratios_come_from_its_consolidation_with_the_versions_list
     # 62,500 × 2 → 0.106091.
     assert round(got["debt_to_asset"]["value"], 6) == 0.793023
     assert round(got["operating_cash_ratio"]["value"], 6) == 0.106091
-    assert got["roe"]["reason"] == "missing average total_equity"
+    # The opening is the node's 2024-Q4 consolidation, where only the platform filed: average
+    # assets (41,500 + 83,101) / 2 = 62,300.50 → 13,261.40 / 62,300.50 = 0.212862; average
+    # equity (8,600 + 17,200) / 2 = 12,900 → net profit 4,500 / 12,900 = 0.348837.
+    assert round(got["cash_recovery_on_assets"]["value"], 6) == 0.212862
+    assert round(got["roe"]["value"], 6) == 0.348837
     used = got["debt_to_asset"]["statements"]
     assert sorted((s["entity_id"], s["period"], s["version"]) for s in used) == sorted(
-        [(platform, "2025-Q4", 1), (sub, "2025-Q4", 1)]
+        [(platform, "2025-Q4", 1), (sub, "2025-Q4", 1), (platform, "2024-Q4", 1)]
     )
     # Every run without subjects covers every filer and the group, platform and segments.
     everything = await api("POST", RUNS, json={"period": "2025-Q4"}, status=201)
     assert (everything["entities"], everything["nodes"]) == (2, 2)
     group_rows = _by_ratio(await api("GET", f"{RATIOS}?period=2025-Q4&node=group"))
     assert round(group_rows["debt_to_asset"]["value"], 6) == 0.793023
+    # The sub filed no 2024-Q4: its own ROE has no opening.
+    own = _by_ratio(await api("GET", f"{RATIOS}?period=2025-Q4&entity={sub}"))
+    assert own["roe"]["reason"] == "missing average total_equity"
 
 
 async def test_a_second_run_is_a_new_version_and_the_old_stays_readable(
