@@ -261,3 +261,25 @@ async def test_bad_input_is_422_naming_the_field_and_the_board_cannot_run(
     await api("POST", RUNS, json={"period": "2025"}, headers=board, status=403)
     assert (await api("GET", f"{RATIOS}?period=2025", headers=board))["total"] == 0
     assert await db.fetchval("SELECT count(*) FROM kpi_ratio_run") == 0
+
+
+async def test_a_companys_staff_read_only_their_own_companys_ratios(
+    api: Any, make_entity: Any, login_as: Any
+) -> None:
+    own = await make_entity("城建投", "platform")
+    other = await make_entity("水投", "platform")
+    await _file(api, own, "2025-Q4", CLOSING)
+    await _file(api, other, "2025-Q4", changed())
+    run = await api("POST", RUNS, json={"period": "2025-Q4"}, status=201)
+    # No group registered: the default nodes are the two platforms.
+    assert (run["entities"], run["nodes"], run["rows"]) == (2, 2, 40)
+    staff = await login_as("entity_finance", entity_id=own)
+    page = await api("GET", f"{RATIOS}?period=2025-Q4&limit=500", headers=staff)
+    assert page["total"] == 20
+    assert {(r["entity_id"], r["node"]) for r in page["items"]} == {
+        (own, None),
+        (None, f"platform:{own}"),
+    }
+    hidden = await api("GET", f"{RATIOS}?period=2025-Q4&entity={other}", headers=staff)
+    assert hidden["total"] == 0
+    await api("POST", RUNS, json={"period": "2025-Q4"}, headers=staff, status=403)
