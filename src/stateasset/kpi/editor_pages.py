@@ -331,7 +331,10 @@ def body_of(f: ContractForm) -> dict[str, Any]:
             ind.update(extra)
         indicators.append(ind)
     body["indicators"] = indicators
-    body["targets"] = [dict(r.values) for r in f.rows["targets"]]
+    # Staff type thousands separators in a target (1,000,000): read as the number it is.
+    body["targets"] = [
+        {**r.values, "value": r.values["value"].replace(",", "")} for r in f.rows["targets"]
+    ]
     body["adjustments"] = [dict(r.values) for r in f.rows["adjustments"]]
     return body
 
