@@ -10,6 +10,7 @@ from uuid import uuid4
 
 import asyncpg
 import polars as pl
+import pytest
 
 from stateasset.auth.roles import Role
 from stateasset.auth.schemas import Actor
@@ -211,3 +212,20 @@ async def test_entered_values_reads_the_latest_version_in_bulk(db: asyncpg.Conne
             (str(ids[1]), 2025, "objective_factors", Decimal("300000")),
         ]
     )
+
+
+async def test_the_app_can_only_append_entered_values(db: asyncpg.Connection) -> None:
+    # The app's own role: a correction must be a new version, never an edit or a deletion.
+    from stateasset import db as database
+
+    app = await asyncpg.connect(database.database_url())
+    try:
+        for statement in (
+            "UPDATE kpi_entered_value SET value = 0",
+            "DELETE FROM kpi_entered_value",
+        ):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await app.execute(statement)
+        assert await app.fetchval("SELECT count(*) FROM kpi_entered_value") == 0
+    finally:
+        await app.close()
