@@ -521,37 +521,33 @@ def score(
         ),
         peers,
     ).select("_order", *_PEER_OUT, pl.col("score").alias("_p_score"))
-    lf = lf.join(ranked, on="_order", how="left")
+    lf = lf.join(ranked, on="_order", how="left", maintain_order="left")
     unscorable = (
         pl.col("actual").is_null()
         | (is_step & pl.col("target").is_null())
         | (is_eff & pl.col("tier_1").is_null())
     )
-    scores = (
-        lf.with_columns(
-            pl.when(is_eff & ~unscorable).then(pl.col("tier")).alias("tier"),
-            *(pl.when(is_eff).then(pl.col(c)).alias(c) for c in _EFFICACY_OUT[1:]),
-            *(pl.when(is_step).then(pl.col(c)).alias(c) for c in _STEP_OUT),
-            *(pl.when(is_peer).then(pl.col(c)).alias(c) for c in _PEER_OUT),
-            pl.when(is_eff)
-            .then(pl.col("_e_adj"))
-            .when(is_step)
-            .then(pl.col("_t_adj"))
-            .alias("adjustment"),
-            pl.when(unscorable)
-            .then(0.0)
-            .when(is_eff)
-            .then(pl.col("_e_score"))
-            .when(is_step)
-            .then(pl.col("_t_score"))
-            .when(is_peer)
-            .then(pl.col("_p_score"))
-            .fill_null(0.0)
-            .alias("score"),
-        )
-        .sort("_order")
-        .drop("_order", "_e_adj", "_e_score", "_t_adj", "_t_score", "_p_score")
-    )
+    scores = lf.with_columns(
+        pl.when(is_eff & ~unscorable).then(pl.col("tier")).alias("tier"),
+        *(pl.when(is_eff).then(pl.col(c)).alias(c) for c in _EFFICACY_OUT[1:]),
+        *(pl.when(is_step).then(pl.col(c)).alias(c) for c in _STEP_OUT),
+        *(pl.when(is_peer).then(pl.col(c)).alias(c) for c in _PEER_OUT),
+        pl.when(is_eff)
+        .then(pl.col("_e_adj"))
+        .when(is_step)
+        .then(pl.col("_t_adj"))
+        .alias("adjustment"),
+        pl.when(unscorable)
+        .then(0.0)
+        .when(is_eff)
+        .then(pl.col("_e_score"))
+        .when(is_step)
+        .then(pl.col("_t_score"))
+        .when(is_peer)
+        .then(pl.col("_p_score"))
+        .fill_null(0.0)
+        .alias("score"),
+    ).drop("_order", "_e_adj", "_e_score", "_t_adj", "_t_score", "_p_score")
     graded = grades(totals(scores, adjustments), policy.bands, policy.a_cap, policy.pay)
     flagged = review_flags(graded, scores, policy.floor_score, policy.floor_ratio)
     return scores, flagged.sort("year", "rank")
