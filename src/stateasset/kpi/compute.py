@@ -24,6 +24,9 @@ cap) so a reader can follow each point. Scores are rounded half-even to 2 places
   (ties by contract); A's beyond the cap, by rank, become B.
 - Appointment review: total below the floor score, or a main indicator's achievement (actual /
   target, mirrored target / actual) below the floor ratio.
+- `score` does all of the above for every contract and year at once, the methods mixed in one
+  frame (a contract's step and a macro indicator's offsets are columns); ranks and the A cap are
+  per year; one grading `Policy` applies to the whole frame (the group sets one policy).
 """
 
 from __future__ import annotations
