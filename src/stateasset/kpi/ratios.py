@@ -103,7 +103,7 @@ async def _node_items(
     return (items.clear() if used.is_empty() else items), used
 
 
-async def _default_nodes(actor: Actor) -> list[str]:
+async def _default_nodes() -> list[str]:
     """The group, each platform and each segment with members: the nodes staff report on."""
     async with db.connection() as conn:
         has_group = await conn.fetchval("SELECT 1 FROM entity WHERE kind = 'group'")
@@ -164,8 +164,12 @@ async def compute_ratios(
     if entity_ids is not None:
         await _check_entities(entity_ids)
     if nodes is None:
-        nodes = await _default_nodes(actor) if everything else []
-    node_list = list(dict.fromkeys(nodes))
+        nodes = await _default_nodes() if everything else []
+    # Each node once, with the position it was asked at (for the field a problem names).
+    positions: dict[str, int] = {}
+    for i, node in enumerate(nodes):
+        positions.setdefault(node, i)
+    node_list = list(positions)
 
     # The latest statement versions of the period and of the opening year-end.
     versions = pl.concat(
@@ -178,7 +182,7 @@ async def compute_ratios(
 
     # Nodes: each one's consolidation of the period and of the opening year-end.
     node_items, node_used = [], []
-    for i, node in enumerate(node_list):
+    for node, i in positions.items():
         # Nobody filed for the opening period: no node has an opening to consolidate.
         for p in (code, opening) if opened else (code,):
             items, members = await _node_items(actor, node, p, f"body.nodes[{i}]")
