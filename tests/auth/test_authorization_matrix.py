@@ -242,6 +242,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/kpi/contracts"): KPI_WRITERS,
     ("GET", "/kpi/contracts/export.xlsx"): KPI_WRITERS,
     ("GET", "/kpi/contracts/new"): KPI_WRITERS,
+    ("GET", "/kpi/contracts/rows/{group:str}"): KPI_WRITERS,
     ("POST", "/kpi/contracts/new"): KPI_WRITERS,
     ("GET", "/kpi/contracts/{contract_id:uuid}/edit"): KPI_WRITERS,
     ("POST", "/kpi/contracts/{contract_id:uuid}/edit"): KPI_WRITERS,

@@ -61,6 +61,13 @@ def test_a_draft_with_weights_summing_to_90_is_refused_beside_the_weights(
         "targets.n0.value": "1000000",
     }.items():
         page.fill(f'[name="{name}"]', value)
+    # A fourth target row from 添加一行 (htmx fetches a blank row into the table).
+    page.locator("#target-rows + p button").click()
+    page.wait_for_function("document.querySelectorAll('#target-rows tbody tr').length === 4")
+    added = page.locator("#target-rows tbody tr").nth(3)
+    added.locator('input[aria-label="指标代码"]').fill("profit")
+    added.locator('input[aria-label="年度"]').fill("2029")
+    added.locator('input[aria-label="目标值"]').fill("1,050,000")
     page.select_option('select[name="indicators.n0.method"]', "target_step")
     page.select_option('select[name="indicators.n1.method"]', "efficacy")
     page.click("#save")
@@ -78,6 +85,7 @@ def test_a_draft_with_weights_summing_to_90_is_refused_beside_the_weights(
     assert page.locator("[role=status]").inner_text() == "已创建草稿。"
     assert page.locator("[data-metric=state] strong").inner_text() == "草稿"
     assert page.input_value('input[name="indicators.r1.weight"]') == "40"
+    assert page.input_value('input[name="targets.r1.value"]') == "1050000"
     assert page.locator("#moves button").inner_text() == "签订"
 
 

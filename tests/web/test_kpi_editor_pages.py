@@ -248,6 +248,10 @@ async def test_row_problems_show_on_their_row(client: AsyncTestClient) -> None:
 async def test_the_editor_is_group_finance_s(client: AsyncTestClient) -> None:
     gf = await _sign_in(client, "gf")
     cj = await _demo_contract(client, gf, "城市建设")
+    # 添加一行: one blank row of the group asked for, with a fresh key.
+    row = (await client.get("/kpi/contracts/rows/targets")).text
+    assert re.search(r'name="targets" value="n[0-9a-f]{8}"', row) and "<tbody" not in row
+    assert (await client.get("/kpi/contracts/rows/nothing")).status_code == 404
     page = (await client.get(f"/kpi/contracts/{cj['id']}/edit")).text
     # Without the CSRF token the post is refused before the handler.
     fields = [(k, v) for k, v in form_fields(page) if k != "_csrf_token"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -77,6 +78,11 @@ MOVE_LABELS = {
 }
 DIRECTION_LABELS = {"higher": "越高越好", "lower": "越低越好"}
 KIND_LABELS = {"bonus": "加分", "deduction": "扣分"}
+CHOICES = {
+    "methods": {m.value: label for m, label in METHOD_LABELS.items()},
+    "directions": DIRECTION_LABELS,
+    "kinds": KIND_LABELS,
+}
 # Source suggestions: the §6 ratios, the common items, and values entered with evidence.
 SOURCES = [
     *RATIO_NAMES.items(),
@@ -411,6 +417,14 @@ class ContractEditorPages(PageController):
         content = CONTRACTS.xlsx(frame, request.query_params, "业绩合同")
         return xlsx_download(content, "kpi-contracts.xlsx")
 
+    @get("/rows/{group:str}")
+    async def blank_row(self, request: Reader, group: FromPath[str]) -> Template:
+        """One blank row of indicators, targets or adjustments (the form's 添加一行 asks)."""
+        if group not in GROUPS:
+            raise NotFound(f"no row group {group}")
+        row = Row(f"n{secrets.token_hex(4)}", dict.fromkeys(GROUPS[group], ""))
+        return page("kpi/_contract_row.html", request, group=group, row=row, **CHOICES)
+
     @get("/new")
     async def new(self, request: Reader) -> Template:
         """A blank contract form."""
@@ -502,9 +516,7 @@ class ContractEditorPages(PageController):
             versions=versions,
             move=(nxt.value, MOVE_LABELS[nxt]) if nxt else None,
             companies=await _companies(actor) if contract is None else [],
-            methods={m.value: label for m, label in METHOD_LABELS.items()},
-            directions=DIRECTION_LABELS,
-            kinds=KIND_LABELS,
+            **CHOICES,
             sources=SOURCES,
             done=request.query_params.get("done"),
             action=f"/kpi/contracts/{contract.id}/edit" if contract else "/kpi/contracts/new",
