@@ -255,6 +255,8 @@ async def test_bad_input_is_422_naming_the_field_and_the_board_cannot_run(
         "POST", RUNS, json={"period": "2025", "entity_ids": [company, str(uuid4())]}, status=422
     )
     assert [e["field"] for e in problem["errors"]] == ["body.entity_ids[1]"]
+    problem = await api("POST", RUNS, json={"period": "2025", "entity_ids": []}, status=422)
+    assert [e["field"] for e in problem["errors"]] == ["body"]
     problem = await api("GET", f"{RATIOS}?period=2025&ratio=nonsense", status=422)
     assert [e["field"] for e in problem["errors"]] == ["query.ratio"]
     board = await login_as("board")

@@ -161,6 +161,8 @@ async def compute_ratios(
     code = parsed.code
     opening = ratio_compute.opening_period(parsed)
     everything = entity_ids is None and nodes is None
+    if not everything and not entity_ids and not nodes:
+        raise invalid("body", "name entities or nodes to compute, or neither for all of them")
     if entity_ids is not None:
         await _check_entities(entity_ids)
     if nodes is None:
