@@ -66,8 +66,10 @@ class RatioController(Controller):
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> Page[RatioRead]:
-        """Stored ratios of the period's current run: value, or null with its reason, and the
-        statement versions each used."""
+        """Stored ratios of a period's current run, each with the statement versions it used.
+
+        A value, or null with its reason; `run` reads an older run instead.
+        """
         return await ratios.list_ratios(
             actor=request.user,
             period=period,
