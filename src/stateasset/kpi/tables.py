@@ -123,7 +123,7 @@ class Ratio(Table, tablename="kpi_ratio"):
     """A ratio (§6) of an entity (its own statement) or of a node (its consolidation) in a run."""
 
     id = BigSerial(primary_key=True)
-    run = UUID()  # kpi_ratio_run (a foreign key, in the migration)
+    run = UUID()  # kpi_ratio_run (no foreign key: checked per row, it doubled a run's COPY)
     entity = UUID(null=True, default=None)  # exactly one of entity and node
     node = Varchar(length=60, null=True, default=None)
     period = Varchar(length=7)
