@@ -88,8 +88,10 @@ class ContractController(Controller):
 
     @get("/{contract_id:uuid}/tenure", operation_id="get_kpi_tenure_scorecard", guards=READ)
     async def tenure(self, request: Reader, contract_id: ContractId) -> TenureScorecard:
-        """任期考核: each year's total, rank, grade, pay and review, each indicator by year, and the
-        tenure total (the mean of the scored years); unscored years with the reason."""
+        """The tenure scorecard (任期考核) of a contract, year by year.
+
+        Each year's total, rank, grade, pay and review, each indicator by year, and the tenure
+        total (the mean of the scored years); unscored years with the reason."""
         return await service.tenure_scorecard(actor=request.user, contract_id=contract_id)
 
 
