@@ -66,6 +66,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     os.environ["STATEASSET_APP_DATABASE_URL"] = db.with_user(url, db.APP_ROLE, "app-test-password")
     # A fixed audit key, and checkpoints in a file of this test run (emptied with the tables).
     os.environ["STATEASSET_AUDIT_KEY"] = "audit-chain-test-key-0123456789abcdef"
+    # No job runs on a schedule under a test; tests start runs themselves.
+    os.environ["STATEASSET_SCHEDULER"] = "off"
     os.environ["STATEASSET_AUDIT_ANCHOR_FILE"] = str(
         tmp_path_factory.mktemp("audit", numbered=True) / "audit.anchors"
     )

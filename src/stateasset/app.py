@@ -32,6 +32,8 @@ from stateasset.core.body import ApiRequest
 from stateasset.core.http import EXCEPTION_HANDLERS, RequestIdMiddleware, configure_logging
 from stateasset.funds.controllers import FUND_CONTROLLERS
 from stateasset.funds.pages import FUND_PAGES
+from stateasset.jobs import scheduler as job_scheduler
+from stateasset.jobs.controllers import JOB_CONTROLLERS
 from stateasset.kpi.catalogue_controllers import CATALOGUE_CONTROLLERS
 from stateasset.kpi.controllers import KPI_CONTROLLERS
 from stateasset.kpi.editor_pages import EDITOR_PAGES
@@ -194,6 +196,7 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         *FUND_CONTROLLERS,
         *KPI_CONTROLLERS,
         *CATALOGUE_CONTROLLERS,
+        *JOB_CONTROLLERS,
     ]
 
 
@@ -221,12 +224,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def stop_sealer() -> None:
         await sealer.stop()
 
+    # Jobs on their schedules and the runs period locks queue; off where a separate
+    # `stateasset scheduler` process runs them (and in tests).
+    jobs = job_scheduler.InProcess(settings)
+
+    async def start_jobs() -> None:
+        if settings.scheduler_on:
+            await jobs.start()
+
+    async def stop_jobs() -> None:
+        await jobs.stop()
+
     app = Litestar(
         route_handlers=_route_handlers(),
         # The request id goes outermost, so even an authentication failure carries one.
         on_app_init=[jwt_auth.on_app_init, _request_id_first(settings.max_header_bytes)],
-        on_startup=[open_pool, start_sealer],
-        on_shutdown=[stop_sealer, close_pool],
+        on_startup=[open_pool, start_sealer, start_jobs],
+        on_shutdown=[stop_jobs, stop_sealer, close_pool],
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=shell.template_config(),
         csrf_config=shell.csrf_config(settings.jwt_secret),

@@ -1,4 +1,5 @@
-"""The `stateasset` command: serve, migrate, demo, create-user, audit verify, backup, restore."""
+"""The `stateasset` command: serve, migrate, demo, create-user, audit verify, backup, restore,
+run-job, scheduler."""
 
 from __future__ import annotations
 
@@ -124,40 +125,79 @@ async def _demo_data() -> None:
     await load_demo()
 
 
-async def _run_job(job: str, period: str) -> int:
-    """Run a job once from the command line, as the system, with a progress bar on stderr."""
-    from uuid import UUID
-
-    from stateasset.auth.roles import Role
-    from stateasset.auth.schemas import Actor
+async def _run_job(job: str, period: str | None, params: list[str]) -> int:
+    """Run a job once in the foreground, as the system, with a progress bar on stderr."""
     from stateasset.core.errors import DomainError
-    from stateasset.ledger.assets.depreciation import run_depreciation
+    from stateasset.jobs import runner
+    from stateasset.jobs.base import RunStatus
 
-    actor = Actor(id=UUID(int=0), username="system", role=Role.admin)
+    raw: dict[str, object] = {}
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep:
+            print(f"--param {item!r}: write it as name=value", file=sys.stderr)
+            return 2
+        # Lists (entity_ids) as comma-separated values.
+        raw[key] = value.split(",") if key.endswith("_ids") else value
+    if period is not None:
+        raw["period"] = period
 
-    def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int, message: str) -> None:
         filled = 30 * done // max(total, 1)
         bar = "#" * filled + "-" * (30 - filled)
-        print(f"\r{job} {period} [{bar}] {done}/{total}", end="", file=sys.stderr, flush=True)
+        print(
+            f"\r{job} [{bar}] {done}/{total} {message[:40]:<40}",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
 
     db.database_url()
     await db.open_pool()
     try:
-        report = await run_depreciation(actor=actor, period=period, progress=progress)
+        run = await runner.run_now(job, raw, on_progress=progress)
     except DomainError as exc:
-        print(f"\n{job} failed: {exc.detail}", file=sys.stderr)
+        problems = "; ".join(f"{p.field}: {p.reason}" for p in exc.errors)
+        print(f"\n{job}: {exc.detail}" + (f" ({problems})" if problems else ""), file=sys.stderr)
         return 1
     finally:
         await db.close_pool()
+    print(file=sys.stderr)
+    if run.status is not RunStatus.succeeded:
+        print(f"{job} run {run.id} failed: {run.error}", file=sys.stderr)
+        return 1
     print(
-        f"\n{job} {period}: {report.posted} posted ({report.amount} yuan), "
-        f"{report.already_posted} already posted, months {', '.join(report.months)}"
-        + (
-            f"; skipped closed periods: {', '.join(report.skipped_locked)}"
-            if report.skipped_locked
-            else ""
-        )
+        f"{job} run {run.id}: {run.rows_in} in, {run.rows_out} out in "
+        f"{run.duration_seconds or 0:.1f} s; {msgspec_json(run.summary)}"
     )
+    return 0
+
+
+def msgspec_json(value: object) -> str:
+    import msgspec
+
+    return msgspec.json.encode(value).decode()
+
+
+async def _scheduler() -> int:
+    """The scheduler as its own process: scheduled jobs and queued runs until SIGTERM."""
+    from stateasset.jobs import scheduler
+
+    settings = get_settings()
+    db.database_url()
+    await db.open_pool()
+    runner_ = scheduler.InProcess(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await runner_.start()
+    print("scheduler running; jobs: " + ", ".join(scheduler.schedules(settings)), flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await runner_.stop()
+        await db.close_pool()
     return 0
 
 
@@ -178,9 +218,19 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--password", help="default: $STATEASSET_NEW_PASSWORD, else prompt")
     audit = sub.add_parser("audit", help="audit-log tools")
     audit.add_argument("action", choices=["verify"])
-    job = sub.add_parser("run-job", help="run a job once: depreciation PERIOD (计提折旧)")
-    job.add_argument("job", choices=["depreciation"])
-    job.add_argument("period", help="a month 2025-09, a quarter 2025-Q3 or a year 2025")
+    job = sub.add_parser(
+        "run-job", help="run a job once in the foreground: consolidations, ratios, ... [PERIOD]"
+    )
+    job.add_argument("job", help="the job's name (GET /api/v1/jobs lists them)")
+    job.add_argument("period", nargs="?", help="a month 2025-09, a quarter 2025-Q3 or a year 2025")
+    job.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a job parameter (repeatable); lists comma-separated",
+    )
+    sub.add_parser("scheduler", help="run the job scheduler (instead of the app's own)")
     backup = sub.add_parser("backup", help="write the database to FILE (pg_dump custom format)")
     backup.add_argument("file", type=Path)
     restore = sub.add_parser("restore", help="load FILE into the empty database (pg_restore)")
@@ -216,7 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         db.database_url()
         return asyncio.run(_audit_verify())
     elif args.command == "run-job":
-        return asyncio.run(_run_job(args.job, args.period))
+        return asyncio.run(_run_job(args.job, args.period, args.param))
+    elif args.command == "scheduler":
+        return asyncio.run(_scheduler())
     elif args.command == "backup":
         return asyncio.run(_backup(args.file))
     elif args.command == "restore":

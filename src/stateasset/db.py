@@ -240,16 +240,18 @@ def engine() -> PostgresEngine:
 
 
 @asynccontextmanager
-async def connection() -> AsyncIterator[asyncpg.Connection]:
+async def connection(*, outside_transaction: bool = False) -> AsyncIterator[asyncpg.Connection]:
     """The asyncpg connection Piccolo would run a query on, for what its builder cannot say (COPY).
 
     Chosen as `PostgresEngine.run_querystring` chooses: the current transaction's connection when
     one is active (so the read sees the transaction's own writes and holds its snapshot), else one
-    from the pool when it is open, else a new connection closed afterwards.
+    from the pool when it is open, else a new connection closed afterwards. With
+    `outside_transaction`, never the current transaction's: for a record that must be seen (and
+    kept) whatever becomes of the transaction, such as a job's progress.
     """
     db = engine()
     transaction = db.current_transaction.get()
-    if transaction is not None:
+    if transaction is not None and not outside_transaction:
         yield transaction.connection
     elif db.pool is not None:
         async with db.pool.acquire() as pooled:

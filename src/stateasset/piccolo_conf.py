@@ -15,5 +15,6 @@ APP_REGISTRY = AppRegistry(
         "stateasset.ledger.piccolo_app",
         "stateasset.funds.piccolo_app",
         "stateasset.kpi.piccolo_app",
+        "stateasset.jobs.piccolo_app",
     ]
 )

@@ -35,7 +35,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pool_max_size: int = 10
     shutdown_grace_seconds: int = 5  # on SIGTERM, requests still running after this are cancelled
     log_json: bool = False
-    scheduler_enabled: bool = True
+    # The in-process job scheduler: "on" in the app (one process), "off" where a separate
+    # `stateasset scheduler` process runs the jobs, and in tests.
+    scheduler: str = "on"
+    job_lease_seconds: int = 60  # a running run not heard from for this long is taken as dead
+    job_misfire_grace_seconds: int = 6 * 3600  # a run this late still starts (coalesced)
+    job_queue_seconds: int = 5  # how often the scheduler starts runs queued by period locks
+    # Crontab lines (minute hour day month weekday), the scheduler's local time; "" : not scheduled.
+    cron_consolidations: str = "0 1 * * *"
+    cron_ratios: str = "30 1 * * *"
+    cron_fund_metrics: str = "0 2 * * *"
+    cron_kpi_scores: str = ""  # runs after each ratios run instead
+    cron_depreciation: str = "0 3 1 * *"
     control_threshold: float = 0.5  # votes above this share mean control
     equity_floor: float = 0.2  # votes from here up to control: equity method
     intercompany_tolerance: str = "0.01"  # yuan; a pair differing by more is a mismatch
@@ -54,6 +65,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # 有效资产: an operating asset earning more than its category's threshold (yuan) over the
     # trailing 12 months; "buildings=50000,vehicles=1000", a category not named has 0.
     asset_income_thresholds: str = ""
+
+    @property
+    def scheduler_on(self) -> bool:
+        return self.scheduler.strip().lower() not in ("off", "false", "0", "no")
 
     @property
     def production(self) -> bool:

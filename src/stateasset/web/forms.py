@@ -19,8 +19,11 @@ T = TypeVar("T")
 _AT = re.compile(r"\s*-\s*at `\$(?P<path>[^`]*)`$")
 
 
-def decode(data: Mapping[str, Any], schema: type[T]) -> T:
-    """`data` as `schema`, as the API would decode it; bad fields raise `Invalid` naming them."""
+def decode(data: Mapping[str, Any], schema: type[T], *, at: str = "body") -> T:
+    """`data` as `schema`, as the API would decode it; bad fields raise `Invalid` naming them.
+
+    `at` is where `data` sits in the request, the start of each problem's field path.
+    """
     try:
         return msgspec.convert(dict(data), schema, strict=False)
     except msgspec.ValidationError as exc:
@@ -29,7 +32,7 @@ def decode(data: Mapping[str, Any], schema: type[T]) -> T:
         path = match.group("path") if match else ""
         reason = _AT.sub("", message)
         raise Invalid(
-            f"body{path}: {reason}", errors=[FieldProblem(field=f"body{path}", reason=reason)]
+            f"{at}{path}: {reason}", errors=[FieldProblem(field=f"{at}{path}", reason=reason)]
         ) from exc
 
 

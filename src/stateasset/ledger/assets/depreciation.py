@@ -8,7 +8,7 @@ Cards whose holder has closed the month's period are left out and listed in the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from uuid import UUID, uuid4
 
@@ -26,8 +26,8 @@ from stateasset.ledger.assets.schemas import DepreciationReport
 from stateasset.ledger.closing.periods import WRITABLE_STATES
 
 CHUNK = 2_000
-Progress = Callable[[int, int], None]
-"""Called with (cards done, cards due) after each chunk of a month."""
+Progress = Callable[[int, int, str], Awaitable[None]]
+"""Awaited with (cards done, cards due, the month) after each chunk of a month."""
 
 
 def months_of(period: Period) -> list[Period]:
@@ -62,7 +62,7 @@ async def run_depreciation(
             skipped |= closed
             done += part.height
             if progress is not None:
-                progress(done, total)
+                await progress(done, total, month.code)
     return DepreciationReport(
         months=[m.code for m in months],
         posted=posted,

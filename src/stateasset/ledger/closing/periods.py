@@ -168,6 +168,12 @@ async def transition_periods(
             changed = await _reopen(actor, entity_ids, parsed, reason)
         else:
             changed = await _step(actor, entity_ids, period, action, reason)
+            if action == PeriodAction.lock and changed:
+                # Queued in the lock's own transaction: the lock and its recomputations
+                # commit together or not at all; the scheduler starts them.
+                from stateasset.jobs.runner import queue_after_period_lock
+
+                await queue_after_period_lock(actor=actor, period=period, entity_ids=changed)
     return await period_board(actor=actor, period=period, entity_ids=sorted(changed, key=str))
 
 

@@ -1,0 +1,1 @@
+"""Named jobs: scheduled and on-demand computations, one run at a time, each run recorded."""
