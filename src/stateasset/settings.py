@@ -41,7 +41,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     job_lease_seconds: int = 60  # a running run not heard from for this long is taken as dead
     job_misfire_grace_seconds: int = 6 * 3600  # a run this late still starts (coalesced)
     job_queue_seconds: int = 5  # how often the scheduler starts runs queued by period locks
-    # Crontab lines (minute hour day month weekday), the scheduler's local time; "" : not scheduled.
+    scheduler_timezone: str = "Asia/Shanghai"  # the county's clock, whatever the server's
+    # Crontab lines (minute hour day month weekday) in scheduler_timezone; "": not scheduled.
     cron_consolidations: str = "0 1 * * *"
     cron_ratios: str = "30 1 * * *"
     cron_fund_metrics: str = "0 2 * * *"

@@ -52,3 +52,12 @@ def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[Held]:
     holder.release()
 
 
+
+
+@pytest.fixture
+def direct(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Services called from the test's own loop while the app runs: the app's pool belongs to
+    the app's loop, so without it every query opens its own connection on the caller's loop."""
+    from stateasset import db
+
+    monkeypatch.setattr(db.engine(), "pool", None)

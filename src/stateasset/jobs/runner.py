@@ -369,6 +369,23 @@ async def queue_after_period_lock(*, actor: Actor, period: str, entity_ids: Sequ
             await enqueue(job, parse_params(job, raw), trigger=Trigger.period_lock, actor=actor)
 
 
+async def fail_expired() -> int:
+    """Mark failed every running run whose lease expired (its process died); how many."""
+    lease = timedelta(seconds=get_settings().job_lease_seconds)
+    async with db.connection() as conn:
+        rows = await conn.fetch(
+            "UPDATE job_run SET status = 'failed', finished_at = now(), error = 'lease expired: "
+            "the process running it (' || host || ') was last heard from at ' || "
+            "to_char(heartbeat_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || "
+            "' and is taken as stopped' WHERE status = 'running' AND heartbeat_at < $1 "
+            "RETURNING id",
+            utc_now() - lease,
+        )
+    for row in rows:
+        log.warning("job run's process stopped; marked failed", run_id=str(row["id"]))
+    return len(rows)
+
+
 async def drain_queue() -> int:
     """Start the queued runs, oldest first, one after another; how many ran.
 
@@ -376,6 +393,7 @@ async def drain_queue() -> int:
     next pass (the scheduler calls this every `job_queue_seconds`).
     """
     ran = 0
+    await fail_expired()
     async with db.connection() as conn:
         rows = await conn.fetch(
             "SELECT id, job, params::text AS params, trigger FROM job_run "

@@ -11,6 +11,7 @@ started by one more interval job every `job_queue_seconds`.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -33,7 +34,9 @@ def schedules(settings: Settings) -> dict[str, CronTrigger]:
     for name in runner.registry():
         line = getattr(settings, f"cron_{name}", "")
         if line.strip():
-            out[name] = CronTrigger.from_crontab(line)
+            out[name] = CronTrigger.from_crontab(
+                line, timezone=ZoneInfo(settings.scheduler_timezone)
+            )
     return out
 
 
@@ -75,11 +78,12 @@ async def catch_up(settings: Settings) -> list[str]:
 def build(settings: Settings) -> AsyncIOScheduler:
     """The scheduler with every scheduled job and the queue; not started."""
     scheduler = AsyncIOScheduler(
+        timezone=ZoneInfo(settings.scheduler_timezone),
         job_defaults={
             "coalesce": True,
             "max_instances": 1,
             "misfire_grace_time": settings.job_misfire_grace_seconds,
-        }
+        },
     )
     for name, trigger in schedules(settings).items():
         scheduler.add_job(_scheduled, trigger, args=[name], id=name, name=name)

@@ -36,7 +36,7 @@ class RatiosParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
             ids = sorted(set(self.entity_ids), key=str)
             if not ids:
                 raise msgspec.ValidationError("name at least one entity, or leave entity_ids out")
-            object.__setattr__(self, "entity_ids", ids)
+            msgspec.structs.force_setattr(self, "entity_ids", ids)
 
 
 async def stale_periods() -> list[str]:
