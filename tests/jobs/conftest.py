@@ -27,7 +27,8 @@ class Held:
     async def body(self, context: Context, params: msgspec.Struct) -> Outcome:
         self.started += 1
         await context.progress(1, 2, "held")
-        while not self.released:
+        # Released from the test's loop, not the app's: an asyncio.Event cannot cross them.
+        while not self.released:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
         if self.fail_with is not None:
             raise self.fail_with
@@ -50,8 +51,6 @@ def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[Held]:
     monkeypatch.setitem(JOBS, "held", job)
     yield holder
     holder.release()
-
-
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 import sys
 import textwrap
 from typing import Any
@@ -78,9 +77,7 @@ async def test_a_lock_queues_the_recomputation_and_a_rerun_is_byte_identical(
         ("ratios", "succeeded", None),
     ]
     assert runs[1]["rows_out"] == 10  # the entity's ten ratios; no group node in this ledger
-    first = await db.fetchval(
-        "SELECT id FROM kpi_ratio_run WHERE period = $1 AND current", PERIOD
-    )
+    first = await db.fetchval("SELECT id FROM kpi_ratio_run WHERE period = $1 AND current", PERIOD)
     # DOMAIN §6: 6,630.70 / 62,500 = 0.106091 (营业现金比率).
     value = await db.fetchval(
         "SELECT value FROM kpi_ratio WHERE run = $1 AND ratio = 'operating_cash_ratio'", first
@@ -89,9 +86,7 @@ async def test_a_lock_queues_the_recomputation_and_a_rerun_is_byte_identical(
 
     again = await runner.run_now("ratios", {"period": PERIOD, "entity_ids": [company]})
     assert again.status == "succeeded"
-    second = await db.fetchval(
-        "SELECT id FROM kpi_ratio_run WHERE period = $1 AND current", PERIOD
-    )
+    second = await db.fetchval("SELECT id FROM kpi_ratio_run WHERE period = $1 AND current", PERIOD)
     assert second != first
     assert again.summary["ratio_runs"] == [
         {"period": PERIOD, "ratio_run": str(second), "version": 2}
@@ -167,21 +162,22 @@ async def test_a_process_killed_midway_leaves_the_previous_version_current_and_i
         asyncio.run(runner.run_now("ratios", {{"period": "{PERIOD}"}}))
         """
     )
-    child = subprocess.Popen(
-        [sys.executable, "-c", script], env=dict(os.environ), stdout=subprocess.PIPE, text=True
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, env=dict(os.environ), stdout=asyncio.subprocess.PIPE
     )
+    assert child.stdout is not None
     try:
-        lines: list[str] = []
-        while not lines or lines[-1] not in ("midway\n", ""):  # its log lines come first
-            lines.append(await asyncio.wait_for(asyncio.to_thread(child.stdout.readline), 120))  # type: ignore[union-attr]
-        assert lines[-1] == "midway\n", lines
+        lines: list[bytes] = []
+        while not lines or lines[-1] not in (b"midway\n", b""):  # its log lines come first
+            lines.append(await asyncio.wait_for(child.stdout.readline(), 120))
+        assert lines[-1] == b"midway\n", lines
         running = await db.fetchrow("SELECT id, status FROM job_run WHERE status = 'running'")
         assert running is not None
         # Its uncommitted rows are there, unseen: the readers' current run is still version 1.
         assert await _current(db) == [(1, True)]
     finally:
         child.send_signal(signal.SIGKILL)
-        child.wait(30)
+        await asyncio.wait_for(child.wait(), 30)
     # PostgreSQL rolls the dead connection's transaction back.
     for _ in range(100):
         if not await db.fetchval(
