@@ -86,12 +86,26 @@ def build(settings: Settings) -> AsyncIOScheduler:
         },
     )
     for name, trigger in schedules(settings).items():
-        scheduler.add_job(_scheduled, trigger, args=[name], id=name, name=name)
+        scheduler.add_job(
+            _scheduled,
+            trigger,
+            args=[name],
+            id=name,
+            name=name,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=settings.job_misfire_grace_seconds,
+            replace_existing=True,
+        )
     scheduler.add_job(
         _drain,
         IntervalTrigger(seconds=settings.job_queue_seconds),
         id=QUEUE_JOB_ID,
         name="queued runs",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=settings.job_queue_seconds,
+        replace_existing=True,
     )
     return scheduler
 
