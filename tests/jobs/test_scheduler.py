@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
+import pytest
 from apscheduler.triggers.cron import CronTrigger
 
 from stateasset.jobs import runner, scheduler
@@ -139,3 +140,27 @@ async def test_run_job_runs_in_the_foreground_with_a_progress_bar(db: asyncpg.Co
     assert "unknown job 'nightly'" in err
     # Neither refusal started a run (a successful ratios run may queue what follows it).
     assert await db.fetchval("SELECT count(*) FROM job_run WHERE status <> 'queued'") == 1
+
+
+async def test_a_fire_time_is_run_once_by_two_schedulers(
+    db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two scheduler processes (a rolling update) both fire at 01:30: whichever starts first
+    runs it; the other finds a scheduled start after that fire time and skips."""
+    nightly = CronTrigger.from_crontab("30 1 * * *", timezone=SHANGHAI)
+    # Yesterday's run started at 01:30:01; it is now 01:30:00.5 today, Shanghai time.
+    now = datetime(2026, 11, 27, 1, 30, 0, 500_000, tzinfo=SHANGHAI)
+    monkeypatch.setattr(scheduler, "utc_now", lambda: now)
+    yesterday = datetime(2026, 11, 26, 1, 30, 1, tzinfo=SHANGHAI)
+    await db.execute(
+        "INSERT INTO job_run (id, job, params, params_key, trigger, status, queued_at, "
+        "started_at, finished_at, heartbeat_at, requested_by) VALUES (gen_random_uuid(), "
+        "'ratios', '{}', 'k', 'schedule', 'succeeded', $1, $1, $1, $1, 'system')",
+        yesterday,
+    )
+    await scheduler._scheduled("ratios", nightly)
+    await scheduler._scheduled("ratios", nightly)
+    starts = await db.fetchval(
+        "SELECT count(*) FROM job_run WHERE job = 'ratios' AND started_at > $1", yesterday
+    )
+    assert starts == 1

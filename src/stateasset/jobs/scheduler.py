@@ -52,7 +52,12 @@ def missed(trigger: CronTrigger, last_start: datetime | None, now: datetime) -> 
     return following is not None and following <= now
 
 
-async def _scheduled(name: str) -> None:
+async def _scheduled(name: str, trigger: CronTrigger) -> None:
+    """A fire time's run, unless another scheduler process already started it since."""
+    last = await runner.last_scheduled_start(name)
+    if last is not None and not missed(trigger, last, utc_now()):
+        log.info("scheduled run skipped: another scheduler started it", job=name)
+        return
     try:
         await runner.run_now(name, {}, trigger=Trigger.schedule)
     except runner.AlreadyRunning as exc:
@@ -70,7 +75,7 @@ async def catch_up(settings: Settings) -> list[str]:
     for name, trigger in schedules(settings).items():
         if missed(trigger, await runner.last_scheduled_start(name), now):
             log.info("catching up a missed scheduled run", job=name)
-            await _scheduled(name)
+            await _scheduled(name, trigger)
             caught.append(name)
     return caught
 
@@ -89,7 +94,7 @@ def build(settings: Settings) -> AsyncIOScheduler:
         scheduler.add_job(
             _scheduled,
             trigger,
-            args=[name],
+            args=[name, trigger],
             id=name,
             name=name,
             coalesce=True,
