@@ -236,7 +236,7 @@ async def compute_ratios(
             ]
         )
         .sort("kind", "subject", "ratio")
-        .collect()
+        .collect_async()
     )
     sources = pl.concat(
         [
