@@ -227,7 +227,8 @@ async def compute_ratios(
     all_node_items = (
         pl.concat(node_items).lazy() if node_items else pl.LazyFrame(schema=compute.ITEMS_SCHEMA)
     )
-    rows = (
+    # On Polars' threads: a nightly run in the server's process leaves its loop answering.
+    rows = await (
         pl.concat(
             [
                 ratio_compute.statement_ratios(entity_items, subjects.lazy(), code, "entity"),
