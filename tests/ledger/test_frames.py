@@ -229,3 +229,31 @@ async def test_a_read_inside_a_transaction_sees_its_own_writes(db: asyncpg.Conne
         await transaction.rollback()
     assert inside["amount"].to_list() == [HUGE]
     assert (await statement_lines_frame([statement_id])).height == 0
+
+
+async def test_amounts_beyond_int8_cents_are_read_exactly(db: asyncpg.Connection) -> None:
+    """Statement lines travel as integer cents; the largest NUMERIC(20, 2) does not fit an int8
+    (9.99…e19 cents > 2^63 − 1 ≈ 9.22e18), so PostgreSQL refuses the cast and the read falls back
+    to the NUMERIC text, inside a caller's transaction too."""
+    largest = Decimal("999999999999999999.99")
+    ids = await _entities(db, "A")
+    a = await _statement(db, ids["A"], {"cash": largest, "inventory": TINY, "payables": HUGE})
+
+    frame = await statement_lines_frame([a], items=["cash", "inventory"])
+    assert sorted(frame.select("item", "amount").iter_rows()) == [
+        ("cash", largest),
+        ("inventory", TINY),
+    ]
+    async with engine().transaction():
+        inside = await positioned_lines_frame([str(a)])
+        # The refused cast left the transaction usable.
+        assert await Statement.count().where(Statement.id == a) == 1
+    assert sorted(inside.iter_rows()) == [
+        (1, "cash", largest),
+        (1, "inventory", TINY),
+        (1, "payables", HUGE),
+    ]
+    # Below the limit the cents path answers; only the items asked for.
+    assert (await positioned_lines_frame([str(a)], items=["payables"])).rows() == [
+        (1, "payables", HUGE)
+    ]

@@ -78,6 +78,8 @@ _ITEMS = (
     "objective_factors",
 )
 _AVERAGED = ("total_assets", "total_equity")
+RATIO_ITEMS = (*_ITEMS, *(f"opening_{c}" for c in (*_AVERAGED, "state_capital")))
+"""Every item `ratios` reads: a reader may fetch only these lines."""
 
 
 def _item(code: str) -> pl.Expr:

@@ -202,7 +202,11 @@ async def compute_ratios(
             "entity_id"
         )
     used = versions.join(chosen, on="entity_id", how="semi")
-    lines = await statement_lines_frame(used["statement_id"].to_list()) if used.height else None
+    lines = (
+        await statement_lines_frame(used["statement_id"].to_list(), items=compute.RATIO_ITEMS)
+        if used.height
+        else None
+    )
     entity_items = (
         lines.lazy().select(
             pl.col("entity_id").alias("entity"),
