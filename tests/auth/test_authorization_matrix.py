@@ -43,6 +43,7 @@ FUND_WRITERS = frozenset({ADMIN, FUND_MANAGER})
 KPI_READERS = frozenset({ADMIN, GROUP_FINANCE, ENTITY_FINANCE, BOARD, AUDITOR})
 KPI_WRITERS = frozenset({ADMIN, GROUP_FINANCE})
 ADMINS = frozenset({ADMIN})
+JOB_RUNNERS = frozenset({ADMIN, GROUP_FINANCE})
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/auth/me"): EVERYONE,
@@ -162,6 +163,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/kpi/ratios/runs"): KPI_WRITERS,
     ("GET", "/api/v1/kpi/ratios/runs"): KPI_READERS,
     ("GET", "/api/v1/kpi/ratios/runs/{run_id:uuid}"): KPI_READERS,
+    # Jobs: started and followed by whoever runs the group's computations.
+    ("GET", "/api/v1/jobs"): JOB_RUNNERS,
+    ("POST", "/api/v1/jobs/{name:str}/runs"): JOB_RUNNERS,
+    ("GET", "/api/v1/jobs/{name:str}/runs"): JOB_RUNNERS,
+    ("GET", "/api/v1/jobs/runs"): JOB_RUNNERS,
+    ("GET", "/api/v1/jobs/runs/{run_id:uuid}"): JOB_RUNNERS,
     # Pages (a bearer header opens them as the session cookie does).
     ("GET", "/"): EVERYONE,
     ("GET", "/ledger/entities"): EVERYONE,
