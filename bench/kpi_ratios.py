@@ -309,8 +309,22 @@ async def polars_store(result: pl.DataFrame) -> int:
 # SQL: the same ratios in one statement
 
 
-def _ratio_sql() -> str:
-    """compute.ratios in SQL: entity, period, ratio, value, reason for every entity and period."""
+LATEST_LINES = """latest AS (
+  SELECT DISTINCT ON (entity, period) id, entity, period
+  FROM statement ORDER BY entity, period, version DESC
+), lines AS (
+  SELECT s.entity, s.period, l.item, l.amount
+  FROM latest s JOIN statement_line l ON l.statement = s.id
+)"""
+"""PostgreSQL's long items of the latest versions, as the CTEs `_ratio_sql` reads from."""
+
+
+def _ratio_sql(lines: str = LATEST_LINES) -> str:
+    """compute.ratios in SQL: entity, period, ratio, value, reason for every entity and period.
+
+    `lines`: CTEs ending in one named `lines` (entity, period, item, amount); DuckDB's version
+    reads a frame there instead of PostgreSQL's tables.
+    """
     wide = ",\n    ".join(
         f"(max(l.amount) FILTER (WHERE l.item = '{c}'))::float8 AS {c}"
         for c in (*REQUIRED, *OPENINGS)
@@ -357,14 +371,11 @@ def _ratio_sql() -> str:
     ]
     values = ",\n        ".join(f"('{r}', {n}, {d}, '{nn}', '{dn}')" for r, n, d, nn, dn in specs)
     return f"""
-WITH latest AS (
-  SELECT DISTINCT ON (entity, period) id, entity, period
-  FROM statement ORDER BY entity, period, version DESC
-), wide AS (
-  SELECT s.entity, s.period,
+WITH {lines}, wide AS (
+  SELECT l.entity, l.period,
     {wide}
-  FROM latest s JOIN statement_line l ON l.statement = s.id
-  GROUP BY s.entity, s.period
+  FROM lines l
+  GROUP BY l.entity, l.period
 ), opened AS (
   SELECT *,
     coalesce(opening_total_assets, lag(total_assets) OVER w) AS open_total_assets,
