@@ -34,6 +34,7 @@ from stateasset.funds.controllers import FUND_CONTROLLERS
 from stateasset.funds.pages import FUND_PAGES
 from stateasset.jobs import scheduler as job_scheduler
 from stateasset.jobs.controllers import JOB_CONTROLLERS
+from stateasset.jobs.pages import JOB_PAGES
 from stateasset.kpi.catalogue_controllers import CATALOGUE_CONTROLLERS
 from stateasset.kpi.controllers import KPI_CONTROLLERS
 from stateasset.kpi.editor_pages import EDITOR_PAGES
@@ -191,6 +192,7 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         UserController,
         AuditController,
         *AUDIT_PAGES,
+        *JOB_PAGES,
         *LEDGER_CONTROLLERS,
         *ASSET_CONTROLLERS,
         *FUND_CONTROLLERS,

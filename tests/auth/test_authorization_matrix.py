@@ -199,6 +199,11 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/audit"): AUDIT_READERS,
     ("GET", "/audit/export.xlsx"): AUDIT_READERS,
     ("GET", "/audit/{entry_id:int}"): AUDIT_READERS,
+    # 作业: the jobs API's permission.
+    ("GET", "/jobs"): JOB_RUNNERS,
+    ("POST", "/jobs"): JOB_RUNNERS,
+    ("GET", "/jobs/export.xlsx"): JOB_RUNNERS,
+    ("GET", "/jobs/runs/{run_id:uuid}"): JOB_RUNNERS,
     ("POST", "/ledger/entities/{entity_id:uuid}"): LEDGER_APPROVERS,
     ("GET", "/ledger/import"): LEDGER_WRITERS,
     ("POST", "/ledger/import"): LEDGER_WRITERS,

@@ -24,6 +24,8 @@ FUND_ENTRIES = ["基金", "母基金看板"]
 # finance their own company's); the contract editor is `kpi:write`'s: admin and group finance.
 KPI_ENTRIES = ["考核评分", "考核标准值"]
 KPI_EDITOR_ENTRIES = ["业绩合同"]
+# The jobs page (作业) runs with `jobs:run`, as the jobs API: admin and group finance.
+JOB_ENTRIES = ["作业"]
 EVERY_ENTRY = [
     "集团概览",
     "主体与股权",
@@ -37,19 +39,31 @@ EVERY_ENTRY = [
     *KPI_ENTRIES,
     *KPI_EDITOR_ENTRIES,
     "审计日志",
+    *JOB_ENTRIES,
 ]
 MENUS = {
     "admin": (EVERY_ENTRY, "系统管理员"),
     "gf": ([e for e in EVERY_ENTRY if e != "审计日志"], "集团财务"),
     "ef_chengjian": (
-        [e for e in EVERY_ENTRY if e not in ("审计日志", *FUND_ENTRIES, *KPI_EDITOR_ENTRIES)],
+        [
+            e
+            for e in EVERY_ENTRY
+            if e not in ("审计日志", *FUND_ENTRIES, *KPI_EDITOR_ENTRIES, *JOB_ENTRIES)
+        ],
         "子公司财务",
     ),
     "board": (
-        [e for e in EVERY_ENTRY if e not in ("导入", "审计日志", *KPI_EDITOR_ENTRIES)],
+        [
+            e
+            for e in EVERY_ENTRY
+            if e not in ("导入", "审计日志", *KPI_EDITOR_ENTRIES, *JOB_ENTRIES)
+        ],
         "董事会",
     ),
-    "auditor": ([e for e in EVERY_ENTRY if e not in ("导入", *KPI_EDITOR_ENTRIES)], "审计"),
+    "auditor": (
+        [e for e in EVERY_ENTRY if e not in ("导入", *KPI_EDITOR_ENTRIES, *JOB_ENTRIES)],
+        "审计",
+    ),
     "fm": (["集团概览", "主体与股权", *ASSET_ENTRIES, *FUND_ENTRIES], "基金管理人"),
 }
 # 城建投 and what it controls; 智慧停车 (40% 城建投, 20% 交通投) is controlled by neither alone.

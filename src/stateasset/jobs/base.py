@@ -29,6 +29,7 @@ class Trigger(enum.StrEnum):
 
 
 class RunStatus(enum.StrEnum):
+    queued = "queued"  # 排队中 (after a period lock or an upstream run; the scheduler starts it)
     running = "running"  # 运行中
     succeeded = "succeeded"  # 成功
     failed = "failed"  # 失败

@@ -53,6 +53,7 @@ MENU: list[MenuEntry] = [
     MenuEntry("考核标准值", "/kpi/standards", Permission.kpi_read, "☷"),
     MenuEntry("业绩合同", "/kpi/contracts", Permission.kpi_write, "✍"),
     MenuEntry("审计日志", "/audit", Permission.audit_read, "☰"),
+    MenuEntry("作业", "/jobs", Permission.jobs_run, "⚙"),
 ]
 
 SHOTS: list[Shot] = [
@@ -105,6 +106,8 @@ SHOTS: list[Shot] = [
     Shot("kpi-contract-new", "/kpi/contracts/new"),
     # Group finance sees the demo's standard values, the catalogue and the upload form.
     Shot("kpi-standards", "/kpi/standards"),
+    # The jobs with their schedules, each with its 立即运行 button, and the runs so far.
+    Shot("jobs", "/jobs"),
 ]
 
 

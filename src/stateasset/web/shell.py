@@ -60,6 +60,7 @@ TEMPLATE_DIRS = [
     SRC / "audit" / "templates",
     SRC / "funds" / "templates",
     SRC / "kpi" / "templates",
+    SRC / "jobs" / "templates",
 ]
 STATIC_PATH = "/static/web"
 SESSION_COOKIE = "stateasset_session"

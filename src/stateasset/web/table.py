@@ -53,7 +53,9 @@ class Column:
     """One column: the frame's `key`, its Chinese `label`, how to show it.
 
     `link` is a format string over the row (`/ledger/entities/{id}`); `choices=True` adds a select
-    filter with the column's distinct values.
+    filter with the column's distinct values. `template` names a Jinja include that draws the
+    cell from `row` and `text` (a status badge, a progress bar); the export writes the value
+    as its kind says.
     """
 
     key: str
@@ -61,6 +63,7 @@ class Column:
     kind: Kind = "text"
     link: str | None = None
     choices: bool = False
+    template: str | None = None
 
 
 @dataclass(frozen=True)
