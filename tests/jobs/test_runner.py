@@ -82,9 +82,7 @@ async def test_claims_from_two_connections_at_once_give_one_run(
     assert len(won) == 1 and len(lost) == 1, results
     assert lost[0].run_id == won[0]
     rows = await db.fetch("SELECT id, status, trigger FROM job_run")
-    assert [(r["id"], r["status"], r["trigger"]) for r in rows] == [
-        (won[0], "running", "schedule")
-    ]
+    assert [(r["id"], r["status"], r["trigger"]) for r in rows] == [(won[0], "running", "schedule")]
 
 
 async def test_a_body_that_raises_marks_the_run_failed_with_its_error(
@@ -98,7 +96,9 @@ async def test_a_body_that_raises_marks_the_run_failed_with_its_error(
     assert failed["error"] == "RuntimeError: statement_line read failed"
     assert (failed["rows_out"], failed["progress"]) == (0, 0.5)  # it got to step 1 of 2
     # A failed run holds nothing: the next one starts.
-    assert (await client.post("/api/v1/jobs/held/runs", headers=headers, json={})).status_code == 202
+    assert (
+        await client.post("/api/v1/jobs/held/runs", headers=headers, json={})
+    ).status_code == 202
 
 
 async def test_a_run_whose_lease_expired_is_failed_by_the_next_claim(
