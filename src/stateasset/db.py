@@ -106,11 +106,20 @@ APP_ROLE = "stateasset_app"
 APPEND_ONLY_PREFIX = "audit_"
 """Tables whose names start with this (the audit log and its seals) are read and appended only."""
 APPEND_ONLY_TABLES = frozenset(
-    {"asset_event", "fund_nav", "kpi_entered_value", "kpi_ratio", "kpi_ratio_source"}
+    {
+        "asset_event",
+        "fund_nav",
+        "kpi_entered_value",
+        "kpi_ratio",
+        "kpi_ratio_source",
+        "fund_metric",
+        "kpi_score",
+        "kpi_score_indicator",
+    }
 )
 """Other tables the app may only read and append to: the asset register's events, fund NAVs,
 KPI values entered with evidence (a correction is a new version), stored ratios and the statement
-versions they used (a recomputation is a new run)."""
+versions they used, stored fund metrics and KPI scores (a recomputation is a new run)."""
 
 
 def owner_configured() -> bool:

@@ -112,6 +112,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/funds"): FUND_WRITERS,
     ("GET", "/api/v1/funds/tree"): FUND_READERS,
     ("GET", "/api/v1/funds/metrics"): FUND_READERS,
+    # Stored fund metrics (the fund_metrics job's versions): read in one's fund scope.
+    ("GET", "/api/v1/funds/metrics/stored"): FUND_READERS,
+    ("GET", "/api/v1/funds/metrics/runs"): FUND_READERS,
     ("GET", "/api/v1/funds/checks"): FUND_READERS,
     ("POST", "/api/v1/funds/index-series"): FUND_WRITERS,
     ("GET", "/api/v1/funds/{fund_id:uuid}"): FUND_READERS,
@@ -163,6 +166,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/kpi/ratios/runs"): KPI_WRITERS,
     ("GET", "/api/v1/kpi/ratios/runs"): KPI_READERS,
     ("GET", "/api/v1/kpi/ratios/runs/{run_id:uuid}"): KPI_READERS,
+    # Stored scores (the kpi_scores job's versions): read in one's kpi scope, as the ranking.
+    ("GET", "/api/v1/kpi/scores/stored"): KPI_READERS,
+    ("GET", "/api/v1/kpi/scores/runs"): KPI_READERS,
     # Jobs: started and followed by whoever runs the group's computations.
     ("GET", "/api/v1/jobs"): JOB_RUNNERS,
     ("POST", "/api/v1/jobs/{name:str}/runs"): JOB_RUNNERS,

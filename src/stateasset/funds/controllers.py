@@ -15,6 +15,7 @@ from stateasset.auth.schemas import Actor
 from stateasset.core.clock import today
 from stateasset.core.idempotency import run_once
 from stateasset.funds import capital, checks, lookthrough, performance, portfolio, service
+from stateasset.funds.metric_controllers import StoredMetricsController
 from stateasset.funds.schemas import (
     CallCreate,
     CallSettle,
@@ -310,4 +311,4 @@ class FundController(Controller):
         )
 
 
-FUND_CONTROLLERS = [GpController, FundController]
+FUND_CONTROLLERS = [GpController, FundController, StoredMetricsController]

@@ -8,6 +8,8 @@ from stateasset.funds.tables import (
     FundGpRole,
     IndexPoint,
     Investment,
+    Metric,
+    MetricRun,
     NavStatement,
     Valuation,
 )
@@ -26,6 +28,8 @@ APP_CONFIG = AppConfig(
         Investment,
         Valuation,
         IndexPoint,
+        MetricRun,
+        Metric,
     ],
     migration_dependencies=["stateasset.ledger.piccolo_app"],
     commands=[],

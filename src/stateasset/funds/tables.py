@@ -9,8 +9,10 @@ from piccolo.columns import (
     JSONB,
     UUID,
     Array,
+    BigSerial,
     Boolean,
     Date,
+    DoublePrecision,
     ForeignKey,
     Integer,
     Numeric,
@@ -163,3 +165,41 @@ class IndexPoint(Table, tablename="fund_index_point"):
     value = Numeric(digits=(20, 6))
     created_at = Timestamptz()
     created_by = Varchar(length=100)
+
+
+class MetricRun(Table, tablename="fund_metric_run"):
+    """One computation of every fund's metrics as of a date (业绩指标计算批次): a version, of
+    which one per date is current; switching `current` in the run's transaction switches readers.
+    """
+
+    id = UUID(primary_key=True)
+    as_of = Date()
+    version = Integer()
+    current = Boolean()
+    index_series = Varchar(length=50, null=True, default=None)  # KS-PME's series, when named
+    funds = Integer()
+    rows = Integer()
+    created_at = Timestamptz()
+    created_by = Varchar(length=100)
+
+
+class Metric(Table, tablename="fund_metric"):
+    """A fund's (lp null) or an LP position's metrics in a run: money exact, ratios floats."""
+
+    id = BigSerial(primary_key=True)
+    run = UUID()  # fund_metric_run (no foreign key: written by COPY in the run's transaction)
+    fund = UUID()
+    lp = UUID(null=True, default=None)
+    commitment = Numeric(digits=MONEY_DIGITS)
+    paid_in = Numeric(digits=MONEY_DIGITS)
+    unfunded = Numeric(digits=MONEY_DIGITS)
+    distributed = Numeric(digits=MONEY_DIGITS)
+    nav = Numeric(digits=MONEY_DIGITS)
+    picc = DoublePrecision(null=True, default=None)
+    dpi = DoublePrecision(null=True, default=None)
+    rvpi = DoublePrecision(null=True, default=None)
+    tvpi = DoublePrecision(null=True, default=None)
+    irr = DoublePrecision(null=True, default=None)
+    irr_reason = Text(null=True, default=None)
+    pme = DoublePrecision(null=True, default=None)
+    pme_reason = Text(null=True, default=None)

@@ -26,6 +26,7 @@ from stateasset.kpi.schemas import (
     TenureScorecard,
     Transition,
 )
+from stateasset.kpi.score_controllers import StoredScoreController
 
 Reader = Request[Actor, Any, Any]
 ContractId = Annotated[UUID, PathParameter(description="The contract version's id")]
@@ -133,4 +134,4 @@ class BenchmarkController(Controller):
         return xlsx_download(service.ranking_workbook(rows, year), f"{year}年经营业绩考核排名.xlsx")
 
 
-KPI_CONTROLLERS = [ContractController, BenchmarkController, RatioController]
+KPI_CONTROLLERS = [ContractController, BenchmarkController, RatioController, StoredScoreController]

@@ -17,7 +17,7 @@ import msgspec
 from stateasset import db
 from stateasset.core.periods import period_of
 from stateasset.jobs.base import Context, Job, Outcome
-from stateasset.kpi import ratios
+from stateasset.kpi import ratios, score_jobs
 
 
 class RatiosParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -90,6 +90,12 @@ def _after_lock(period: str, entity_ids: list[UUID]) -> dict[str, Any]:
     return {"period": period, "entity_ids": [str(e) for e in entity_ids]}
 
 
+def _scores_after(params: RatiosParams, outcome: Outcome) -> dict[str, Any]:
+    """kpi_scores of the years the run's periods close or feed (`score_jobs.years_after_ratios`)."""
+    periods = [r["period"] for r in outcome.summary.get("ratio_runs", [])]
+    return {"years": score_jobs.years_after_ratios(periods)}
+
+
 RATIOS = Job(
     name="ratios",
     label="指标计算",
@@ -99,5 +105,7 @@ RATIOS = Job(
     ),
     params=RatiosParams,
     body=run_ratios,
+    then=("kpi_scores",),
+    then_params=_scores_after,
     on_period_lock=_after_lock,
 )

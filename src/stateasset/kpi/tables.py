@@ -143,3 +143,57 @@ class RatioSource(Table, tablename="kpi_ratio_source"):
     member = UUID()  # the entity whose statement it is
     statement = UUID()
     version = Integer()
+
+
+class ScoreRun(Table, tablename="kpi_score_run"):
+    """One scoring of a year's contracts (考核评分批次): a version, of which one per year is
+    current; switching `current` in the run's transaction switches every reader."""
+
+    id = UUID(primary_key=True)
+    year = Integer()
+    version = Integer()
+    current = Boolean()
+    contracts = Integer()
+    rows = Integer()  # indicator rows
+    created_at = Timestamptz()
+    created_by = Varchar(length=100)
+
+
+class Score(Table, tablename="kpi_score"):
+    """A contract's total, rank, grade, pay coefficient and review flag in a run."""
+
+    id = BigSerial(primary_key=True)
+    run = UUID()  # kpi_score_run (no foreign key: written by COPY in the run's transaction)
+    contract = UUID()
+    company = UUID()
+    bonus = DoublePrecision()
+    deduction = DoublePrecision()
+    total = DoublePrecision()
+    rank = Integer()
+    band_grade = Varchar(length=1)
+    a_capped = Boolean()
+    grade = Varchar(length=1)
+    pay_coefficient = DoublePrecision()
+    review = Boolean()
+    review_reason = Text(null=True, default=None)
+
+
+class ScoreIndicator(Table, tablename="kpi_score_indicator"):
+    """An indicator's actual, target and score of a contract in a run, in the contract's order."""
+
+    id = BigSerial(primary_key=True)
+    run = UUID()
+    contract = UUID()
+    position = Integer()
+    indicator = Varchar(length=40)
+    name = Text()
+    method = Varchar(length=20)
+    weight = DoublePrecision()
+    actual = DoublePrecision(null=True, default=None)
+    actual_reason = Text(null=True, default=None)
+    target = DoublePrecision(null=True, default=None)
+    tier = Varchar(length=10, null=True, default=None)
+    base = DoublePrecision(null=True, default=None)
+    efficacy = DoublePrecision(null=True, default=None)
+    adjustment = DoublePrecision(null=True, default=None)
+    score = DoublePrecision()
