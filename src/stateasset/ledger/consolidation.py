@@ -277,8 +277,13 @@ async def consolidation_body(
     period: str,
     mode: ConsolidationMode = ConsolidationMode.consolidated,
     detail: EliminationDetail = EliminationDetail.summary,
+    only_if_storable: bool = False,
 ) -> bytes:
-    """The ConsolidationRead of a node and period as JSON bytes, stored or computed."""
+    """The ConsolidationRead of a node and period as JSON bytes, stored or computed.
+
+    `only_if_storable`: b"" instead of computing a body that could not be stored (a member's
+    period is not locked), for the job that fills the store.
+    """
     parsed = period_of(period, "query.period")
     mode = ConsolidationMode(mode)
     resolved = await _node(node, parsed.end)
@@ -304,6 +309,8 @@ async def consolidation_body(
         "root_id": str(resolved.root),
     }
     stored_key = None
+    if only_if_storable and not (used.height and locked == used.height):
+        return b""
     if used.height and locked == used.height:
         settings = get_settings()
         stored_key = _key(
