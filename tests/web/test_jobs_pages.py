@@ -116,20 +116,22 @@ async def test_the_page_lists_the_runs_with_status_trigger_duration_and_progress
     assert response.status_code == 200, response.text
     html = response.text
     # Newest first by queued time: running (04:00), queued (03:00), failed (02:00), succeeded.
-    # Columns: 作业, 触发方式, 状态, 开始时间（北京时间）, 耗时, 进度, 读入, 写出, 错误, 发起人.
+    # Columns: 作业, 触发方式, 参数 (beyond the job's defaults), 状态, 开始时间（北京时间）, 耗时,
+    # 进度, 读入行数, 写出行数, 错误, 发起人.
     rows = _rows(html)
     # The running run started when it was claimed (a moment ago): a time, and seconds so far.
     running = rows.pop(0)
-    assert running[:3] == ["指标计算", "手动", "运行中"]
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", running[3])
-    assert re.fullmatch(r"\d+\.\d 秒", running[4])
-    assert running[5:] == ["25.00% 计算 2026-Q3 的指标", "0", "0", "", "system"]
+    assert running[:4] == ["指标计算", "手动", "period=2026-Q3", "运行中"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", running[4])
+    assert re.fullmatch(r"\d+\.\d 秒", running[5])
+    assert running[6:] == ["25.00% 计算 2026-Q3 的指标", "0", "0", "", "system"]
     # succeeded 01:30:00Z → 01:33:05Z: 185 s; failed 02:00:00Z → 02:00:00.4Z; Beijing is UTC+8.
     assert rows == [
-        ["指标计算", "期间锁定", "排队中", "", "", "", "0", "0", "", "system"],
+        ["指标计算", "期间锁定", "period=2026-09", "排队中", "", "", "", "0", "0", "", "system"],
         [
             "指标计算",
             "定时",
+            "period=2026-Q2",
             "失败",
             "2026-11-27 10:00:00",
             "0.4 秒",
@@ -142,6 +144,7 @@ async def test_the_page_lists_the_runs_with_status_trigger_duration_and_progress
         [
             "指标计算",
             "手动",
+            "默认",
             "成功",
             "2026-11-27 09:30:00",
             "3 分 05 秒",
@@ -169,7 +172,7 @@ async def test_the_filters_narrow_the_runs_and_the_export_writes_them(
 ) -> None:
     headers = await login_as("admin")
     failed = await client.get(f"{PAGE}?f_status=failed&f_job=ratios", headers=headers)
-    assert [row[2] for row in _rows(failed.text)] == ["失败"]
+    assert [row[3] for row in _rows(failed.text)] == ["失败"]
     assert "共 1 条" in failed.text
     bad = await client.get(f"{PAGE}?f_status=paused", headers=headers)
     assert bad.status_code == 422  # an unknown status lists nothing rather than everything
@@ -179,11 +182,12 @@ async def test_the_filters_narrow_the_runs_and_the_export_writes_them(
     sheet = openpyxl.load_workbook(io.BytesIO(export.content)).active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:5] == ("作业", "触发方式", "状态", "开始时间（北京时间）", "耗时")
+    assert rows[0][:6] == ("作业", "触发方式", "参数", "状态", "开始时间（北京时间）", "耗时")
     assert rows[1:] == [
         (
             "指标计算",
             "手动",
+            "默认",
             "成功",
             "2026-11-27 09:30:00",
             "3 分 05 秒",
@@ -244,6 +248,13 @@ async def test_one_run_shows_its_parameters_summary_and_error(
     summary = re.search(r'<pre class="json summary">(.*?)</pre>', ok.text, re.S)
     assert summary is not None
     assert msgspec.json.decode(summary.group(1).replace("&#34;", '"')) == {"ratio_runs": []}
+    # A finished run's record stands still; a running one's reloads itself every 2 s.
+    assert 'hx-trigger="every 2s"' not in ok.text
+    running = await client.get(f"{PAGE}/runs/{recorded['running']}", headers=headers)
+    assert (
+        f'<div id="run" hx-get="/jobs/runs/{recorded["running"]}" hx-trigger="every 2s" '
+        'hx-select="#run"'
+    ) in running.text
     missing = await client.get(f"{PAGE}/runs/{uuid4()}", headers=headers)
     assert missing.status_code == 404
 

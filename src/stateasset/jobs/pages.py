@@ -67,6 +67,7 @@ _SCHEMA = {
     "id": pl.String,
     "job_label": pl.String,
     "trigger_label": pl.String,
+    "params_text": pl.String,
     "status": pl.String,
     "status_label": pl.String,
     "started": pl.String,
@@ -89,6 +90,7 @@ def runs_table() -> Table:
         [
             Column("job_label", "作业", "link", link=BASE + "/runs/{id}"),
             Column("trigger_label", "触发方式"),
+            Column("params_text", "参数"),
             Column("status_label", "状态", template="jobs/_status_cell.html"),
             Column("started", "开始时间（北京时间）"),
             Column("duration", "耗时"),
@@ -145,6 +147,23 @@ def cron_words(line: str | None) -> str | None:
     return None
 
 
+def params_text(name: str, params: dict[str, Any]) -> str:
+    """The parameters a run was given beyond its job's defaults, short: `period=2026-Q3,
+    entity_ids=3 项`; `默认` when none (the whole run of a nightly job)."""
+    job = runner.registry().get(name)
+    try:
+        defaults = msgspec.to_builtins(job.params()) if job else {}
+    except (TypeError, msgspec.ValidationError):  # a job whose parameters have no defaults
+        defaults = {}
+    shown = []
+    for key, value in params.items():
+        if value is None or defaults.get(key, object()) == value:
+            continue
+        text = f"{len(value)} 项" if isinstance(value, list | dict) else str(value)
+        shown.append(f"{key}={text}")
+    return ", ".join(shown) or "默认"
+
+
 def takes_period(name: str) -> bool:
     """Whether the job's parameters have a `period` (its card then offers the field)."""
     job = runner.registry().get(name)
@@ -159,6 +178,7 @@ def runs_frame(runs: list[JobRunRead]) -> pl.DataFrame:
                 "id": str(r.id),
                 "job_label": r.job_label,
                 "trigger_label": TRIGGER_LABELS.get(r.trigger, r.trigger.value),
+                "params_text": params_text(r.job, r.params),
                 "status": r.status.value,
                 "status_label": STATUS_LABELS.get(r.status, r.status.value),
                 "started": beijing(r.started_at),
@@ -274,6 +294,7 @@ class JobPages(PageController):
                 "heartbeat": beijing(run.heartbeat_at),
             },
             duration=duration_text(run.duration_seconds),
+            active=run.status in ACTIVE,
             params=_pretty(run.params),
             summary=_pretty(run.summary),
         )
