@@ -108,6 +108,8 @@ SHOTS: list[Shot] = [
     Shot("kpi-standards", "/kpi/standards"),
     # The jobs with their schedules, each with its 立即运行 button, and the runs so far.
     Shot("jobs", "/jobs"),
+    # A ratios run's record: the demo's period locks queued one per locked period.
+    Shot("job-run", "/jobs", follow="指标计算"),
 ]
 
 
