@@ -317,10 +317,15 @@ async def test_a_bad_period_is_shown_beside_its_field_and_starts_nothing(
     assert bad.status_code == 422
     card = bad.text.split('id="job-ratios"', 1)[1].split("</section>", 1)[0]
     assert 'value="2026-Q5"' in card and 'aria-invalid="true"' in card
-    assert re.search(r'<span class="problem">[^<]+</span>', card)
+    problem = re.search(r'<span class="problem">([^<]+)</span>', card)
+    assert problem is not None
+    assert problem.group(1).startswith("期间无法识别（应如 2026-Q3、2026-09 或 2026）：")
     unknown = await client.post(PAGE, headers=headers, data={"_csrf_token": token, "job": "nope"})
     assert unknown.status_code == 422
-    assert "unknown job &#39;nope&#39;" in unknown.text
+    assert "没有名为 &#39;nope&#39; 的作业，未启动任何运行" in unknown.text
+    nameless = await client.post(PAGE, headers=headers, data={"_csrf_token": token})
+    assert nameless.status_code == 422
+    assert "没有名为 &#39;&#39; 的作业" in nameless.text
     no_token = await client.post(PAGE, headers=headers, data={"job": "ratios"})
     assert no_token.status_code == 403
     assert await db.fetchval("SELECT count(*) FROM job_run") == 0

@@ -53,6 +53,8 @@ TRIGGER_LABELS = {
     Trigger.dependency: "上游作业",
 }
 ACTIVE = (RunStatus.queued, RunStatus.running)
+PERIOD_FIELD = "body.params.period"
+"""Where `runner.start` names a bad period, as the API's problem does."""
 _WEEKDAYS = {
     "mon": "一",
     "tue": "二",
@@ -255,6 +257,12 @@ class JobPages(PageController):
             )
         except DomainError as exc:
             problems = problems_by_field(exc) or {"job": exc.detail}
+            if name not in runner.registry():
+                problems = {"job": f"没有名为 {name!r} 的作业，未启动任何运行"}
+            elif PERIOD_FIELD in problems:
+                problems[PERIOD_FIELD] = (
+                    f"期间无法识别（应如 2026-Q3、2026-09 或 2026）：{problems[PERIOD_FIELD]}"
+                )
             return await self._page(
                 request,
                 status_code=exc.status,
