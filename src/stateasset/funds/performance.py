@@ -110,14 +110,21 @@ async def position_metrics_frame(
         pl.col("key").str.split("|").list.get(0).alias("fund_id"),
         pl.col("key").str.split("|").list.get(1).alias("lp_id"),
     ]
-    funds_involved = commitments.select(split[0]).unique().collect()["fund_id"].to_list()
-    fund_uuids = [UUID(f) for f in funds_involved]
-    fund_flows = await frames.flows_frame(Key.fund, fund_ids=fund_uuids)
+    if ids is None and lp_id is None:
+        # Every position of every fund: the funds' flows and every LP's paid-in are these same
+        # rows keyed by fund, not two more reads of the whole table (most of a nightly run).
+        fund_uuids = None
+        fund_flows = flows.with_columns(key=split[0])
+        all_positions = flows
+    else:
+        funds_involved = commitments.select(split[0]).unique().collect()["fund_id"].to_list()
+        fund_uuids = [UUID(f) for f in funds_involved]
+        fund_flows = await frames.flows_frame(Key.fund, fund_ids=fund_uuids)
+        # Every LP of those funds counts toward the paid-in shares, not only the LP asked about.
+        all_positions = await frames.flows_frame(Key.position, fund_ids=fund_uuids)
     fund_nav = compute.nav_as_of(await frames.navs_frame(fund_uuids), fund_flows, as_of).select(
         fund_id="key", nav="nav"
     )
-    # Every LP of those funds counts toward the paid-in shares, not only the LP asked about.
-    all_positions = await frames.flows_frame(Key.position, fund_ids=fund_uuids)
     lp_paid = (
         all_positions.filter((pl.col("kind") == "call") & (pl.col("flow_date") <= as_of))
         .group_by("key")
