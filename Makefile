@@ -46,6 +46,7 @@ bench: $(STAMP)
 	PYTHONPATH=src $(BIN)/python bench/jobs_ratios.py \
 		--entities $(or $(ENTITIES),1000) --periods $(or $(PERIODS),24)
 	PYTHONPATH=src $(BIN)/python bench/jobs_fund_metrics.py
+	PYTHONPATH=src $(BIN)/python bench/jobs_kpi_scores.py
 
 ## Load test (about a minute, localhost only): 50 clients posting through the real server, then
 ## every invariant checked; see bench/loadtest.py for the options (SECONDS, CLIENTS, WORKERS)
