@@ -15,6 +15,8 @@ from litestar.testing import AsyncTestClient
 
 from stateasset.audit import service as audit_service
 from stateasset.jobs import runner
+from stateasset.jobs.base import Outcome
+from stateasset.kpi import jobs as kpi_jobs
 from stateasset.kpi import score_jobs
 from tests.kpi.test_contracts_api import CONTRACTS, contract
 from tests.ledger.test_rules import BALANCED
@@ -203,6 +205,10 @@ async def test_a_ratios_run_queues_the_scores_of_the_year_it_closed(
     # month touches no year-close.
     assert score_jobs.years_after_ratios(["2024-Q4", "2025-03"]) == [2024, 2025]
     assert score_jobs.years_after_ratios(["2025-03"]) == []
+    # …and queues no scores at all.
+    month = Outcome(summary={"ratio_runs": [{"period": "2025-03"}]})
+    assert kpi_jobs.RATIOS.then_params is not None
+    assert kpi_jobs.RATIOS.then_params(kpi_jobs.RatiosParams(period="2025-03"), month) is None
 
 
 async def test_stored_scores_keep_to_the_readers_company(

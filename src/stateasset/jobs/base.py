@@ -67,8 +67,9 @@ class Job:
     """A named job: `params` decodes the request body (or CLI `--param`s), `body` runs it.
 
     `then` names the jobs started (trigger `dependency`) after a run succeeds, with parameters
-    from `then_params(params, outcome)`; `on_period_lock` builds a run's parameters from a locked
-    period (None: that lock does not concern this job).
+    from `then_params(params, outcome)` (None: this run leaves it nothing to do);
+    `on_period_lock` builds a run's parameters from a locked period (None: that lock does not
+    concern this job).
     """
 
     name: str
@@ -77,7 +78,7 @@ class Job:
     params: type[msgspec.Struct]
     body: Body
     then: tuple[str, ...] = ()
-    then_params: Callable[[Any, Outcome], dict[str, Any]] | None = None
+    then_params: Callable[[Any, Outcome], dict[str, Any] | None] | None = None
     on_period_lock: Callable[[str, list[UUID]], dict[str, Any] | None] | None = None
     default_cron: str = ""
     extra: dict[str, Any] = field(default_factory=dict)

@@ -303,6 +303,8 @@ async def execute(
     for name in job.then:
         follow = registry()[name]
         raw = job.then_params(params, outcome) if job.then_params else {}
+        if raw is None:  # this run left the following job nothing to do
+            continue
         await enqueue(follow, parse_params(follow, raw), trigger=Trigger.dependency, actor=actor)
     return RunStatus.succeeded
 

@@ -90,10 +90,12 @@ def _after_lock(period: str, entity_ids: list[UUID]) -> dict[str, Any]:
     return {"period": period, "entity_ids": [str(e) for e in entity_ids]}
 
 
-def _scores_after(params: RatiosParams, outcome: Outcome) -> dict[str, Any]:
-    """kpi_scores of the years the run's periods close or feed (`score_jobs.years_after_ratios`)."""
+def _scores_after(params: RatiosParams, outcome: Outcome) -> dict[str, Any] | None:
+    """kpi_scores of the years the run's periods close or feed (`score_jobs.years_after_ratios`);
+    none when it computed no year-close."""
     periods = [r["period"] for r in outcome.summary.get("ratio_runs", [])]
-    return {"years": score_jobs.years_after_ratios(periods)}
+    years = score_jobs.years_after_ratios(periods)
+    return {"years": years} if years else None
 
 
 RATIOS = Job(
