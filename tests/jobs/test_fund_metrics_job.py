@@ -226,6 +226,37 @@ async def test_stored_metrics_keep_to_the_readers_funds(
     await api("GET", f"{STORED}?as_of=not-a-date", status=400)
 
 
+async def test_ks_pme_against_an_uploaded_index_is_stored_with_the_run(
+    client: AsyncTestClient,
+    api: Any,
+    admin: dict[str, str],
+    tree: dict[str, Any],  # noqa: F811
+) -> None:
+    await _flows(api, admin, tree)
+    points = [
+        {"day": "2021-03-01", "value": "100"},
+        {"day": "2022-03-01", "value": "125"},
+        {"day": "2023-06-30", "value": "160"},
+        {"day": "2023-12-31", "value": "200"},
+    ]
+    body = {"series": "沪深300全收益", "points": points}
+    await api("POST", "/api/v1/funds/index-series", json=body)
+    run = await run_job(client, {"as_of": AS_OF, "index": "沪深300全收益"})
+    assert run["status"] == "succeeded", run["error"]
+    stored = await api("GET", f"{STORED}?as_of={AS_OF}")
+    assert stored["run"]["index_series"] == "沪深300全收益"
+    sub = next(m for m in stored["items"] if m["key"] == tree["sub"])
+    # Each flow grown to 2023-12-31 by the index (200 over its day's value): calls 6,000,000 × 2
+    # + 10,000,000 × 1.6 = 28,000,000; the distribution 4,000,000 × 1.25 = 5,000,000, plus the
+    # NAV 14,000,000: KS-PME 19,000,000 / 28,000,000 = 0.678571…, stored to 10 places.
+    assert (sub["pme"], sub["pme_reason"]) == (round(19 / 28, 10), None)
+    # An index never uploaded: the run fails naming its parameter, and nothing is stored.
+    failed = await run_job(client, {"as_of": AS_OF, "index": "中证500"})
+    assert failed["status"] == "failed"
+    assert failed["error"].startswith("params.index: no index series named '中证500'")
+    assert (await api("GET", RUNS))["total"] == 1
+
+
 async def test_a_bad_parameter_is_refused_before_a_run_starts(client: AsyncTestClient) -> None:
     with pytest.raises(Exception, match=r"params\.as_of"):
         await run_job(client, {"as_of": "yesterday"})

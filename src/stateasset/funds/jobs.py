@@ -28,7 +28,7 @@ from stateasset import db
 from stateasset.audit import service as audit
 from stateasset.auth.schemas import Actor
 from stateasset.core.clock import today, utc_now
-from stateasset.core.errors import Forbidden, NotFound
+from stateasset.core.errors import Forbidden, Invalid, NotFound, invalid
 from stateasset.core.money import MONEY
 from stateasset.core.schemas import Page
 from stateasset.db import engine
@@ -181,7 +181,13 @@ async def run_fund_metrics(context: Context, params: FundMetricsParams) -> Outco
         # A version holds every fund's figures: only a reader of all funds may make one.
         raise Forbidden("storing fund metrics needs every fund in scope (a run covers them all)")
     await context.progress(0, 2, f"计算 {as_of} 的基金业绩指标")
-    frame = await metrics_frame(actor=context.actor, as_of=as_of, index=params.index)
+    try:
+        frame = await metrics_frame(actor=context.actor, as_of=as_of, index=params.index)
+    except Invalid as exc:
+        # The live route names its query; a run's problem is its parameter.
+        if exc.errors and exc.errors[0].field == "query.index":
+            raise invalid("params.index", exc.errors[0].reason) from exc
+        raise
     await context.progress(1, 2, "写入新版本")
     run = await store_metrics(actor=context.actor, as_of=as_of, index=params.index, frame=frame)
     await context.progress(2, 2, "完成")
