@@ -164,6 +164,20 @@ async def test_a_run_stores_the_hand_worked_fund_and_a_rerun_is_byte_identical(
         "SELECT action FROM audit_log WHERE object_type = 'fund_metric_run' ORDER BY at"
     )
     assert [a["action"] for a in actions] == ["fund_metric_run.create"] * 2
+    # Stored rows are the app's to append only; of a run, only `current` ever moves.
+    privileges = await db.fetch(
+        "SELECT t, has_table_privilege('stateasset_app', t, 'UPDATE') AS can_update, "
+        "has_table_privilege('stateasset_app', t, 'DELETE') AS can_delete "
+        "FROM unnest(ARRAY['fund_metric', 'fund_metric_run']) t ORDER BY t"
+    )
+    assert [tuple(p) for p in privileges] == [
+        ("fund_metric", False, False),
+        ("fund_metric_run", True, True),
+    ]
+    with pytest.raises(asyncpg.RaiseError, match="only current may change"):
+        await db.execute("UPDATE fund_metric_run SET rows = 0 WHERE version = 1")
+    with pytest.raises(asyncpg.RaiseError, match="only current may change"):
+        await db.execute("DELETE FROM fund_metric_run WHERE version = 1")
 
 
 async def test_a_run_failing_after_its_rows_are_written_leaves_version_1_current(

@@ -134,6 +134,18 @@ async def test_a_run_stores_the_years_scores_and_a_rerun_is_byte_identical(
         "SELECT action FROM audit_log WHERE object_type = 'kpi_score_run' ORDER BY at"
     )
     assert [a["action"] for a in actions] == ["kpi_score_run.create"] * 2
+    # Stored rows are the app's to append only; of a run, only `current` ever moves.
+    privileges = await db.fetch(
+        "SELECT t, has_table_privilege('stateasset_app', t, 'UPDATE') AS can_update "
+        "FROM unnest(ARRAY['kpi_score', 'kpi_score_indicator', 'kpi_score_run']) t ORDER BY t"
+    )
+    assert [tuple(p) for p in privileges] == [
+        ("kpi_score", False),
+        ("kpi_score_indicator", False),
+        ("kpi_score_run", True),
+    ]
+    with pytest.raises(asyncpg.RaiseError, match="only current may change"):
+        await db.execute("UPDATE kpi_score_run SET contracts = 0 WHERE version = 2")
     # A year with no contract in force stores nothing and says so.
     none = await run_job(client, "kpi_scores", {"year": 2030})
     assert (none["status"], none["summary"]) == (
