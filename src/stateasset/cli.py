@@ -125,6 +125,24 @@ async def _demo_data() -> None:
     await load_demo()
 
 
+def _list_params(job: str) -> set[str]:
+    """The names of the job's parameters that take a list (none for an unknown job)."""
+    import msgspec
+
+    from stateasset.jobs.registry import JOBS
+
+    def is_list(kind: msgspec.inspect.Type) -> bool:
+        if isinstance(kind, msgspec.inspect.UnionType):
+            return any(is_list(k) for k in kind.types)
+        return isinstance(kind, msgspec.inspect.ListType)
+
+    if job not in JOBS:
+        return set()
+    info = msgspec.inspect.type_info(JOBS[job].params)
+    assert isinstance(info, msgspec.inspect.StructType)
+    return {f.name for f in info.fields if is_list(f.type)}
+
+
 async def _run_job(job: str, period: str | None, params: list[str]) -> int:
     """Run a job once in the foreground, as the system, with a progress bar on stderr."""
     from stateasset.core.errors import DomainError
@@ -132,13 +150,14 @@ async def _run_job(job: str, period: str | None, params: list[str]) -> int:
     from stateasset.jobs.base import RunStatus
 
     raw: dict[str, object] = {}
+    lists = _list_params(job)
     for item in params:
         key, sep, value = item.partition("=")
         if not sep:
             print(f"--param {item!r}: write it as name=value", file=sys.stderr)
             return 2
-        # Lists (entity_ids) as comma-separated values.
-        raw[key] = value.split(",") if key.endswith("_ids") else value
+        # Lists (entity_ids, years) as comma-separated values.
+        raw[key] = value.split(",") if key in lists or key.endswith("_ids") else value
     if period is not None:
         raw["period"] = period
 

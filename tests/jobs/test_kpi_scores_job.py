@@ -5,6 +5,8 @@ leaving the previous version current, the run queued after ratios, and the store
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from datetime import date
 from functools import partial
 from typing import Any
@@ -239,3 +241,24 @@ async def test_stored_scores_keep_to_the_readers_company(
     await api("GET", f"{STORED}?year=1900", status=400)
     with pytest.raises(Exception, match="year or years"):
         await run_job(client, "kpi_scores", {"year": 2025, "years": [2025]})
+
+
+async def test_run_job_takes_the_years_comma_separated(db: asyncpg.Connection) -> None:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "stateasset.cli",
+        "run-job",
+        "kpi_scores",
+        "--param",
+        "years=2025,2024",
+        env=dict(os.environ),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(child.communicate(), 120)
+    assert child.returncode == 0, err.decode()
+    row = await db.fetchrow("SELECT params::text AS params, summary::text AS summary FROM job_run")
+    # In one order whatever order given; no contract in force either year, so nothing stored.
+    assert row["params"] == '{"year": null, "years": [2024, 2025]}'
+    assert row["summary"] == '{"score_runs": [], "no_contracts": [2024, 2025]}'
