@@ -11,7 +11,9 @@ Which years: `params.year`, or `params.years` (what a ratios run touched), or by
 calendar year — the latest year whose close (its Q4 statements) can have been filed; a year still
 running is scored on request by the ranking route. After a ratios run (`kpi.jobs.RATIOS`) the
 years are those of the year-closes (Q4) it computed, and the later closed years (at most three)
-whose history benchmarks (last year, three-year average) read that close.
+whose history benchmarks (last year, three-year average) read that close; a ratios run that
+computed no year-close queues no scoring. Scoring reads the statements themselves, as the
+ranking does, not the stored ratios: a ratios run is the signal that statements changed.
 
 The same inputs give the same rows, byte for byte: contracts in rank order, indicators in the
 contract's order, scores rounded to `FLOAT_PLACES` places (totals are already to 2).
