@@ -12,7 +12,7 @@ import asyncio
 import json
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
@@ -271,6 +271,35 @@ async def connection(*, outside_transaction: bool = False) -> AsyncIterator[asyn
             yield fresh
         finally:
             await fresh.close()
+
+
+async def fetch_page(
+    conn: asyncpg.Connection,
+    *,
+    columns: str,
+    source: str,
+    where: str,
+    args: Sequence[Any],
+    order: str,
+    limit: int,
+    offset: int,
+) -> tuple[list[asyncpg.Record], int]:
+    """One page of `SELECT columns FROM source WHERE where ORDER BY order`, and every match's count.
+
+    The count rides along the page (`count(*) OVER ()`, as a `total` column of each row); only an
+    empty page (past the end) asks again. `where` numbers its parameters `$1..` over `args`.
+    """
+    n = len(args)
+    rows = await conn.fetch(
+        f"SELECT {columns}, count(*) OVER () AS total FROM {source} WHERE {where} "
+        f"ORDER BY {order} LIMIT ${n + 1} OFFSET ${n + 2}",
+        *args,
+        limit,
+        offset,
+    )
+    if rows:
+        return rows, rows[0]["total"]
+    return rows, await conn.fetchval(f"SELECT count(*) FROM {source} WHERE {where}", *args)
 
 
 async def migrate() -> None:

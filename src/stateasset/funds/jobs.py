@@ -280,19 +280,14 @@ async def list_runs(
 ) -> Page[FundMetricRunRead]:
     """The stored versions, newest first (of one date when given); runs name no fund's figures."""
     async with db.connection() as conn:
-        rows = await conn.fetch(
-            f"SELECT {_RUN_COLUMNS}, count(*) OVER () AS total FROM fund_metric_run "
-            "WHERE $1::date IS NULL OR as_of = $1 "
-            "ORDER BY created_at DESC, as_of DESC, version DESC LIMIT $2 OFFSET $3",
-            as_of,
-            limit,
-            offset,
-        )
-        total = (
-            rows[0]["total"]
-            if rows
-            else await conn.fetchval(
-                "SELECT count(*) FROM fund_metric_run WHERE $1::date IS NULL OR as_of = $1", as_of
-            )
+        rows, total = await db.fetch_page(
+            conn,
+            columns=_RUN_COLUMNS,
+            source="fund_metric_run",
+            where="$1::date IS NULL OR as_of = $1",
+            args=(as_of,),
+            order="created_at DESC, as_of DESC, version DESC",
+            limit=limit,
+            offset=offset,
         )
     return Page(items=[_run_read(r) for r in rows], total=total, limit=limit, offset=offset)

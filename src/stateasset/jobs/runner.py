@@ -439,24 +439,15 @@ async def list_runs(
     if job is not None:
         job_named(job)
     async with db.connection() as conn:
-        rows = await conn.fetch(
-            f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM job_run "
-            "WHERE ($1::text IS NULL OR job = $1) AND ($2::text IS NULL OR status = $2) "
-            "ORDER BY queued_at DESC, id LIMIT $3 OFFSET $4",
-            job,
-            status.value if status else None,
-            limit,
-            offset,
-        )
-        total = (
-            rows[0]["total"]
-            if rows
-            else await conn.fetchval(
-                "SELECT count(*) FROM job_run WHERE ($1::text IS NULL OR job = $1) "
-                "AND ($2::text IS NULL OR status = $2)",
-                job,
-                status.value if status else None,
-            )
+        rows, total = await db.fetch_page(
+            conn,
+            columns=_COLUMNS,
+            source="job_run",
+            where="($1::text IS NULL OR job = $1) AND ($2::text IS NULL OR status = $2)",
+            args=(job, status.value if status else None),
+            order="queued_at DESC, id",
+            limit=limit,
+            offset=offset,
         )
     return Page(items=[_read(r) for r in rows], total=total, limit=limit, offset=offset)
 

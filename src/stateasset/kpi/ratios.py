@@ -383,20 +383,15 @@ async def list_runs(
     """The ratio runs, newest first (of one period when given); runs name no company's figures."""
     code = period_of(period, "query.period").code if period is not None else None
     async with db.connection() as conn:
-        rows = await conn.fetch(
-            f"SELECT {_RUN_COLUMNS}, count(*) OVER () AS total FROM kpi_ratio_run "
-            "WHERE $1::text IS NULL OR period = $1 "
-            "ORDER BY created_at DESC, period, version DESC LIMIT $2 OFFSET $3",
-            code,
-            limit,
-            offset,
-        )
-        total = (
-            rows[0]["total"]
-            if rows
-            else await conn.fetchval(
-                "SELECT count(*) FROM kpi_ratio_run WHERE $1::text IS NULL OR period = $1", code
-            )
+        rows, total = await db.fetch_page(
+            conn,
+            columns=_RUN_COLUMNS,
+            source="kpi_ratio_run",
+            where="$1::text IS NULL OR period = $1",
+            args=(code,),
+            order="created_at DESC, period, version DESC",
+            limit=limit,
+            offset=offset,
         )
     items = [_run_read({k: v for k, v in r.items() if k != "total"}) for r in rows]
     return Page(items=items, total=total, limit=limit, offset=offset)

@@ -378,19 +378,14 @@ async def list_runs(
 ) -> Page[KpiScoreRunRead]:
     """The stored versions, newest first (of one year when given); runs name no company's figures."""
     async with db.connection() as conn:
-        rows = await conn.fetch(
-            f"SELECT {_RUN_COLUMNS}, count(*) OVER () AS total FROM kpi_score_run "
-            "WHERE $1::int IS NULL OR year = $1 "
-            "ORDER BY created_at DESC, year DESC, version DESC LIMIT $2 OFFSET $3",
-            year,
-            limit,
-            offset,
-        )
-        total = (
-            rows[0]["total"]
-            if rows
-            else await conn.fetchval(
-                "SELECT count(*) FROM kpi_score_run WHERE $1::int IS NULL OR year = $1", year
-            )
+        rows, total = await db.fetch_page(
+            conn,
+            columns=_RUN_COLUMNS,
+            source="kpi_score_run",
+            where="$1::int IS NULL OR year = $1",
+            args=(year,),
+            order="created_at DESC, year DESC, version DESC",
+            limit=limit,
+            offset=offset,
         )
     return Page(items=[_run_read(r) for r in rows], total=total, limit=limit, offset=offset)
