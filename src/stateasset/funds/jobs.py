@@ -36,6 +36,7 @@ from stateasset.funds import performance
 from stateasset.funds.schemas import Metrics
 from stateasset.funds.service import visible_fund_ids
 from stateasset.jobs.base import Context, Job, Outcome
+from stateasset.jobs.versions import make_current, next_version
 
 FLOAT_PLACES = 10
 """Decimal places the stored ratios (PICC, DPI, RVPI, TVPI, IRR, PME) keep."""
@@ -131,12 +132,8 @@ async def store_metrics(
     funds = frame.filter(pl.col("lp").is_null()).height
     async with engine().transaction(), db.connection() as conn:
         # One run of a date at a time: versions are numbered and switched in order.
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended('fund_metric_run:' || $1::date::text, 0))",
-            as_of,
-        )
-        version = await conn.fetchval(
-            "SELECT coalesce(max(version), 0) + 1 FROM fund_metric_run WHERE as_of = $1", as_of
+        version, _ = await next_version(
+            conn, table="fund_metric_run", key_column="as_of", key=as_of, key_type="date"
         )
         await conn.execute(
             "INSERT INTO fund_metric_run (id, as_of, version, current, index_series, funds, rows, "
@@ -156,12 +153,13 @@ async def store_metrics(
             columns=["run", *STORED_SCHEMA],
             format="csv",
         )
-        await conn.execute(
-            "UPDATE fund_metric_run SET current = false WHERE as_of = $1 AND current", as_of
-        )
-        row = await conn.fetchrow(
-            f"UPDATE fund_metric_run SET current = true WHERE id = $1 RETURNING {_RUN_COLUMNS}",
-            run_id,
+        row = await make_current(
+            conn,
+            table="fund_metric_run",
+            key_column="as_of",
+            key=as_of,
+            run_id=run_id,
+            columns=_RUN_COLUMNS,
         )
         read = _run_read(row)
         await audit.record(

@@ -42,6 +42,7 @@ from stateasset.core.errors import (
 from stateasset.core.periods import period_of
 from stateasset.core.schemas import Page
 from stateasset.db import engine
+from stateasset.jobs.versions import make_current, next_version
 from stateasset.kpi import compute, ratio_compute
 from stateasset.kpi.ratio_schemas import RatioRead, RatioRunRead, StatementVersionUsed
 from stateasset.ledger import consolidation
@@ -291,14 +292,8 @@ async def _store(
     recomputed = subjects["subject"].to_list()
     async with engine().transaction(), db.connection() as conn:
         # One run of a period at a time: versions are numbered and switched in order.
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended('kpi_ratio_run:' || $1, 0))", period
-        )
-        previous = await conn.fetchrow(
-            "SELECT id FROM kpi_ratio_run WHERE period = $1 AND current", period
-        )
-        version = await conn.fetchval(
-            "SELECT coalesce(max(version), 0) + 1 FROM kpi_ratio_run WHERE period = $1", period
+        version, previous = await next_version(
+            conn, table="kpi_ratio_run", key_column="period", key=period, key_type="text"
         )
         await conn.execute(
             "INSERT INTO kpi_ratio_run (id, period, version, current, as_of, entities, nodes, "
@@ -351,20 +346,23 @@ async def _store(
                     f"INSERT INTO {table} (run, {columns}) SELECT $1, {columns} FROM {table} "
                     "WHERE run = $2 AND NOT coalesce(entity::text, node) = ANY($3::text[])",
                     run_id,
-                    previous["id"],
+                    previous,
                     recomputed,
                 )
-        await conn.execute(
-            "UPDATE kpi_ratio_run SET current = false WHERE period = $1 AND current", period
-        )
-        row = await conn.fetchrow(
-            "UPDATE kpi_ratio_run r SET current = true, entities = c.entities, nodes = c.nodes, "
-            "rows = c.rows, null_values = c.null_values FROM ("
-            "  SELECT count(DISTINCT entity)::int AS entities, count(DISTINCT node)::int AS nodes,"
-            "  count(*)::int AS rows, count(*) FILTER (WHERE value IS NULL)::int AS null_values"
-            "  FROM kpi_ratio WHERE run = $1) c "
-            f"WHERE r.id = $1 RETURNING {', '.join('r.' + c for c in _RUN_COLUMNS.split(', '))}",
-            run_id,
+        row = await make_current(
+            conn,
+            table="kpi_ratio_run",
+            key_column="period",
+            key=period,
+            run_id=run_id,
+            columns=_RUN_COLUMNS,
+            counts={
+                "entities": "count(DISTINCT entity)::int",
+                "nodes": "count(DISTINCT node)::int",
+                "rows": "count(*)::int",
+                "null_values": "count(*) FILTER (WHERE value IS NULL)::int",
+            },
+            counted_from="kpi_ratio",
         )
         read = _run_read(row)
         await audit.record(

@@ -38,6 +38,7 @@ from stateasset.core.errors import Forbidden, NotFound
 from stateasset.core.schemas import Page
 from stateasset.db import engine
 from stateasset.jobs.base import Context, Job, Outcome
+from stateasset.jobs.versions import make_current, next_version
 from stateasset.kpi import service
 
 FLOAT_PLACES = 10
@@ -207,12 +208,8 @@ async def store_scores(
     run = pl.lit(str(run_id)).alias("run")
     async with engine().transaction(), db.connection() as conn:
         # One run of a year at a time: versions are numbered and switched in order.
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended('kpi_score_run:' || $1::int::text, 0))",
-            year,
-        )
-        version = await conn.fetchval(
-            "SELECT coalesce(max(version), 0) + 1 FROM kpi_score_run WHERE year = $1", year
+        version, _ = await next_version(
+            conn, table="kpi_score_run", key_column="year", key=year, key_type="int"
         )
         await conn.execute(
             "INSERT INTO kpi_score_run (id, year, version, current, contracts, rows, created_at, "
@@ -237,12 +234,13 @@ async def store_scores(
             columns=["run", *INDICATOR_SCHEMA],
             format="csv",
         )
-        await conn.execute(
-            "UPDATE kpi_score_run SET current = false WHERE year = $1 AND current", year
-        )
-        row = await conn.fetchrow(
-            f"UPDATE kpi_score_run SET current = true WHERE id = $1 RETURNING {_RUN_COLUMNS}",
-            run_id,
+        row = await make_current(
+            conn,
+            table="kpi_score_run",
+            key_column="year",
+            key=year,
+            run_id=run_id,
+            columns=_RUN_COLUMNS,
         )
         read = _run_read(row)
         await audit.record(
