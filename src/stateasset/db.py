@@ -9,6 +9,7 @@ and append: it cannot update, delete, truncate, alter them or switch their trigg
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import secrets
@@ -16,7 +17,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import asyncpg
@@ -26,6 +27,9 @@ from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from stateasset.settings import get_settings
+
+if TYPE_CHECKING:
+    import polars as pl
 
 log = structlog.get_logger(__name__)
 
@@ -271,6 +275,11 @@ async def connection(*, outside_transaction: bool = False) -> AsyncIterator[asyn
             yield fresh
         finally:
             await fresh.close()
+
+
+def copy_source(frame: pl.DataFrame) -> io.BytesIO:
+    """A frame as COPY's CSV (no header, null as empty): how results are written in bulk."""
+    return io.BytesIO(frame.write_csv(include_header=False, null_value="").encode())
 
 
 async def fetch_page(

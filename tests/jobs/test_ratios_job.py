@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from stateasset import db as database
 from stateasset.jobs import runner
 from tests.kpi.test_ratios_store import CLOSING, OPENING, _file
 
@@ -116,11 +117,9 @@ async def test_nightly_without_a_period_recomputes_only_changed_periods(
 async def test_a_run_failing_midway_leaves_the_previous_version_current(
     company: str, db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from stateasset.kpi import ratios
-
     await runner.run_now("ratios", {"period": PERIOD})
     before = await db.fetchval("SELECT count(*) FROM kpi_ratio")
-    real = ratios._csv
+    real = database.copy_source
     calls = 0
 
     def fails_on_the_sources(frame: Any) -> Any:
@@ -131,7 +130,7 @@ async def test_a_run_failing_midway_leaves_the_previous_version_current(
             raise OSError("disk full")
         return real(frame)
 
-    monkeypatch.setattr(ratios, "_csv", fails_on_the_sources)
+    monkeypatch.setattr(database, "copy_source", fails_on_the_sources)
     failed = await runner.run_now("ratios", {"period": PERIOD})
     assert (failed.status, failed.error) == ("failed", "OSError: disk full")
     assert calls == 2
@@ -149,9 +148,9 @@ async def test_a_process_killed_midway_leaves_the_previous_version_current_and_i
         f"""
         import asyncio, sys, time
         from stateasset.jobs import runner
-        from stateasset.kpi import ratios
+        from stateasset import db
 
-        real, calls = ratios._csv, []
+        real, calls = db.copy_source, []
 
         def hang_on_the_sources(frame):
             calls.append(1)
@@ -160,7 +159,7 @@ async def test_a_process_killed_midway_leaves_the_previous_version_current_and_i
                 time.sleep(3600)
             return real(frame)
 
-        ratios._csv = hang_on_the_sources
+        db.copy_source = hang_on_the_sources
         asyncio.run(runner.run_now("ratios", {{"period": "{PERIOD}"}}))
         """
     )

@@ -16,7 +16,6 @@ anyone reads and none of that noise.
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
@@ -116,10 +115,6 @@ async def metrics_frame(*, actor: Actor, as_of: date, index: str | None = None) 
     )
 
 
-def _csv(frame: pl.DataFrame) -> io.BytesIO:
-    return io.BytesIO(frame.write_csv(include_header=False, null_value="").encode())
-
-
 def _run_read(row: Any) -> FundMetricRunRead:
     return FundMetricRunRead(**{k: v for k, v in dict(row).items() if k != "total"})
 
@@ -149,7 +144,7 @@ async def store_metrics(
         )
         await conn.copy_to_table(
             "fund_metric",
-            source=_csv(frame.select(pl.lit(str(run_id)).alias("run"), *STORED_SCHEMA)),
+            source=db.copy_source(frame.select(pl.lit(str(run_id)).alias("run"), *STORED_SCHEMA)),
             columns=["run", *STORED_SCHEMA],
             format="csv",
         )

@@ -138,10 +138,6 @@ async def _check_entities(entity_ids: Sequence[UUID]) -> None:
         raise Invalid("body.entity_ids: unknown entities", errors=problems)
 
 
-def _csv(frame: pl.DataFrame) -> io.BytesIO:
-    return io.BytesIO(frame.write_csv(include_header=False, null_value="").encode())
-
-
 async def compute_ratios(
     *,
     actor: Actor,
@@ -308,7 +304,7 @@ async def _store(
         )
         await conn.copy_to_table(
             "kpi_ratio",
-            source=_csv(
+            source=db.copy_source(
                 rows.select(
                     pl.lit(str(run_id)).alias("run"),
                     *_subject_columns(rows),
@@ -324,7 +320,7 @@ async def _store(
         if sources.height:
             await conn.copy_to_table(
                 "kpi_ratio_source",
-                source=_csv(
+                source=db.copy_source(
                     sources.select(
                         pl.lit(str(run_id)).alias("run"),
                         *_subject_columns(sources),

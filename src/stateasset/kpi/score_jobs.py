@@ -21,7 +21,6 @@ contract's order, scores rounded to `FLOAT_PLACES` places (totals are already to
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
@@ -192,10 +191,6 @@ async def score_frames(year: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     return stored_totals, indicators
 
 
-def _csv(frame: pl.DataFrame) -> io.BytesIO:
-    return io.BytesIO(frame.write_csv(include_header=False, null_value="").encode())
-
-
 def _run_read(row: Any) -> KpiScoreRunRead:
     return KpiScoreRunRead(**{k: v for k, v in dict(row).items() if k != "total"})
 
@@ -224,13 +219,13 @@ async def store_scores(
         )
         await conn.copy_to_table(
             "kpi_score",
-            source=_csv(totals.select(run, *SCORE_SCHEMA)),
+            source=db.copy_source(totals.select(run, *SCORE_SCHEMA)),
             columns=["run", *SCORE_SCHEMA],
             format="csv",
         )
         await conn.copy_to_table(
             "kpi_score_indicator",
-            source=_csv(indicators.select(run, *INDICATOR_SCHEMA)),
+            source=db.copy_source(indicators.select(run, *INDICATOR_SCHEMA)),
             columns=["run", *INDICATOR_SCHEMA],
             format="csv",
         )
