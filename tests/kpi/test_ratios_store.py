@@ -285,3 +285,15 @@ async def test_a_companys_staff_read_only_their_own_companys_ratios(
     hidden = await api("GET", f"{RATIOS}?period=2025-Q4&entity={other}", headers=staff)
     assert hidden["total"] == 0
     await api("POST", RUNS, json={"period": "2025-Q4"}, headers=staff, status=403)
+
+
+async def test_a_page_past_the_end_is_empty_and_still_counts_every_ratio(
+    api: Any, make_entity: Any
+) -> None:
+    company = await make_entity("城建投")
+    await _file(api, company, "2025-Q4", CLOSING)
+    await api("POST", RUNS, json={"period": "2025-Q4", "entity_ids": [company]}, status=201)
+    page = await api("GET", f"{RATIOS}?period=2025-Q4&limit=4&offset=8")
+    assert (len(page["items"]), page["total"]) == (2, 10)
+    past = await api("GET", f"{RATIOS}?period=2025-Q4&limit=4&offset=20")
+    assert (past["items"], past["total"]) == ([], 10)

@@ -449,21 +449,18 @@ async def list_ratios(
             if run_id is not None:
                 raise NotFound(f"ratio run {run_id} of {code} not found")
             return Page(items=[], total=0, limit=limit, offset=offset)
-        rows = await conn.fetch(
-            "SELECT entity, node, ratio, value, reason, count(*) OVER () AS total FROM kpi_ratio "
-            "WHERE run = $1 AND ($2::uuid IS NULL OR entity = $2) "
+        # A page past the end still says how many match.
+        rows, total = await db.fetch_page(
+            conn,
+            columns="entity, node, ratio, value, reason",
+            source="kpi_ratio",
+            where="run = $1 AND ($2::uuid IS NULL OR entity = $2) "
             "AND ($3::text IS NULL OR node = $3) AND ($4::text IS NULL OR ratio = $4) "
-            "AND ($5 OR entity = ANY($6::uuid[]) OR node = ANY($7::text[])) "
-            "ORDER BY node NULLS FIRST, entity, ratio LIMIT $8 OFFSET $9",
-            run["id"],
-            entity_id,
-            node,
-            ratio,
-            seen.all,
-            ids,
-            own_nodes,
-            limit,
-            offset,
+            "AND ($5 OR entity = ANY($6::uuid[]) OR node = ANY($7::text[]))",
+            args=[run["id"], entity_id, node, ratio, seen.all, ids, own_nodes],
+            order="node NULLS FIRST, entity, ratio",
+            limit=limit,
+            offset=offset,
         )
         subjects = sorted({str(r["entity"] or r["node"]) for r in rows})
         used = await conn.fetch(
@@ -500,7 +497,7 @@ async def list_ratios(
         )
         for r in rows
     ]
-    return Page(items=items, total=rows[0]["total"] if rows else 0, limit=limit, offset=offset)
+    return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 async def _visible(actor: Actor) -> scope.Scope:
