@@ -116,6 +116,7 @@ APPEND_ONLY_TABLES = frozenset(
         "kpi_entered_value",
         "kpi_ratio",
         "kpi_ratio_source",
+        "kpi_ratio_subject",
         "fund_metric",
         "kpi_score",
         "kpi_score_indicator",
@@ -364,6 +365,12 @@ async def grant_app_role(conn: asyncpg.Connection, app_url: str) -> str:
             owner,
         )
     ]
+    views = [
+        r["viewname"]
+        for r in await conn.fetch(
+            "SELECT viewname FROM pg_views WHERE schemaname = 'public' AND viewowner = $1", owner
+        )
+    ]
     statements = [
         f"GRANT CONNECT, TEMPORARY ON DATABASE {_ident(database)} TO {quoted}",
         f"GRANT USAGE ON SCHEMA public TO {quoted}",
@@ -380,6 +387,9 @@ async def grant_app_role(conn: asyncpg.Connection, app_url: str) -> str:
             statements.append(f"GRANT SELECT, INSERT ON TABLE {name} TO {quoted}")
         else:
             statements.append(f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {name} TO {quoted}")
+    for view in views:  # read only: each view reads rows the app may read anyway
+        statements.append(f"REVOKE ALL ON TABLE {_ident(view)} FROM {quoted}")
+        statements.append(f"GRANT SELECT ON TABLE {_ident(view)} TO {quoted}")
     async with conn.transaction():
         for statement in statements:
             await conn.execute(statement)

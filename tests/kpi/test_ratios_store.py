@@ -155,7 +155,7 @@ async def test_a_nodes_ratios_come_from_its_consolidation_with_the_versions_list
 
 
 async def test_a_second_run_is_a_new_version_and_the_old_stays_readable(
-    api: Any, make_entity: Any
+    api: Any, make_entity: Any, db: asyncpg.Connection
 ) -> None:
     a = await make_entity("城建投")
     b = await make_entity("水投")
@@ -181,6 +181,15 @@ async def test_a_second_run_is_a_new_version_and_the_old_stays_readable(
     # b was not recomputed: the new run carries its rows forward, so readers still see it.
     kept = await api("GET", f"{RATIOS}?period=2025-Q4&entity={b}")
     assert (kept["total"], kept["items"][0]["run_version"]) == (10, 2)
+    assert [(s["period"], s["version"]) for s in kept["items"][0]["statements"]] == [("2025-Q4", 1)]
+    # ... without copying them: run 2 stores a's ten rows and says run 1 holds b's.
+    assert await db.fetchval("SELECT count(*) FROM kpi_ratio WHERE run = $1", second["id"]) == 10
+    holders = await db.fetch(
+        "SELECT entity::text AS entity, holder::text AS holder FROM kpi_ratio_subject "
+        "WHERE run = $1 ORDER BY holder = $1::uuid DESC",
+        second["id"],
+    )
+    assert [(h["entity"], h["holder"]) for h in holders] == [(a, second["id"]), (b, first["id"])]
     runs = await api("GET", f"{RUNS}?period=2025-Q4")
     assert [(r["version"], r["current"]) for r in runs["items"]] == [(2, True), (1, False)]
     assert runs["total"] == 2

@@ -47,7 +47,7 @@ async def stale_periods() -> list[str]:
             "FROM statement ORDER BY entity, period, version DESC) "
             "SELECT DISTINCT l.period FROM latest l "
             "LEFT JOIN kpi_ratio_run r ON r.period = l.period AND r.current "
-            "WHERE r.id IS NULL OR NOT EXISTS (SELECT 1 FROM kpi_ratio_source s "
+            "WHERE r.id IS NULL OR NOT EXISTS (SELECT 1 FROM kpi_ratio_source_in_run s "
             "WHERE s.run = r.id AND s.entity = l.entity AND s.period = l.period "
             "AND s.statement = l.id AND s.version = l.version) ORDER BY l.period"
         )

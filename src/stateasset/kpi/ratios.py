@@ -333,18 +333,29 @@ async def _store(
                 columns=["run", "entity", "node", "period", "member", "statement", "version"],
                 format="csv",
             )
-        if previous is not None and not everything:
-            for table, columns in (
-                ("kpi_ratio", "entity, node, period, ratio, value, reason"),
-                ("kpi_ratio_source", "entity, node, period, member, statement, version"),
-            ):
-                await conn.execute(
-                    f"INSERT INTO {table} (run, {columns}) SELECT $1, {columns} FROM {table} "
-                    "WHERE run = $2 AND NOT coalesce(entity::text, node) = ANY($3::text[])",
-                    run_id,
-                    previous,
-                    recomputed,
+        # Each subject's rows: this run's own for the recomputed, the previous run's holder
+        # for the others (no copy of their rows: `kpi_ratio_in_run` reads through these).
+        await conn.copy_to_table(
+            "kpi_ratio_subject",
+            source=db.copy_source(
+                subjects.select(
+                    pl.lit(str(run_id)).alias("run"),
+                    *_subject_columns(subjects),
+                    pl.lit(str(run_id)).alias("holder"),
                 )
+            ),
+            columns=["run", "entity", "node", "holder"],
+            format="csv",
+        )
+        if previous is not None and not everything:
+            await conn.execute(
+                "INSERT INTO kpi_ratio_subject (run, entity, node, holder) "
+                "SELECT $1, entity, node, holder FROM kpi_ratio_subject "
+                "WHERE run = $2 AND NOT coalesce(entity::text, node) = ANY($3::text[])",
+                run_id,
+                previous,
+                recomputed,
+            )
         row = await make_current(
             conn,
             table="kpi_ratio_run",
@@ -358,7 +369,7 @@ async def _store(
                 "rows": "count(*)::int",
                 "null_values": "count(*) FILTER (WHERE value IS NULL)::int",
             },
-            counted_from="kpi_ratio",
+            counted_from="kpi_ratio_in_run",
         )
         read = _run_read(row)
         await audit.record(
@@ -453,7 +464,7 @@ async def list_ratios(
         rows, total = await db.fetch_page(
             conn,
             columns="entity, node, ratio, value, reason",
-            source="kpi_ratio",
+            source="kpi_ratio_in_run",
             where="run = $1 AND ($2::uuid IS NULL OR entity = $2) "
             "AND ($3::text IS NULL OR node = $3) AND ($4::text IS NULL OR ratio = $4) "
             "AND ($5 OR entity = ANY($6::uuid[]) OR node = ANY($7::text[]))",
@@ -465,7 +476,7 @@ async def list_ratios(
         subjects = sorted({str(r["entity"] or r["node"]) for r in rows})
         used = await conn.fetch(
             "SELECT coalesce(entity::text, node) AS subject, member, period, statement, version "
-            "FROM kpi_ratio_source WHERE run = $1 "
+            "FROM kpi_ratio_source_in_run WHERE run = $1 "
             "AND (entity = ANY($2::uuid[]) OR node = ANY($3::text[])) "
             "ORDER BY subject, period DESC, member",
             run["id"],

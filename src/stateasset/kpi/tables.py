@@ -145,6 +145,18 @@ class RatioSource(Table, tablename="kpi_ratio_source"):
     version = Integer()
 
 
+class RatioSubject(Table, tablename="kpi_ratio_subject"):
+    """Which run holds a subject's ratio and source rows in a run: itself when it computed the
+    subject, an earlier run when it carried the subject forward unchanged. Read a run's rows
+    through the views `kpi_ratio_in_run` and `kpi_ratio_source_in_run`."""
+
+    id = BigSerial(primary_key=True)
+    run = UUID()
+    entity = UUID(null=True, default=None)
+    node = Varchar(length=60, null=True, default=None)
+    holder = UUID()
+
+
 class ScoreRun(Table, tablename="kpi_score_run"):
     """One scoring of a year's contracts (考核评分批次): a version, of which one per year is
     current; switching `current` in the run's transaction switches every reader."""
