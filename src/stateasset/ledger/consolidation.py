@@ -222,8 +222,22 @@ async def _read(
 async def _compute(
     node: Node, mode: ConsolidationMode, period: str, used: pl.DataFrame, detail: EliminationDetail
 ) -> dict[str, bytes]:
-    """The arrays of the response body for one node, period and mode."""
+    """The arrays of the response body for one node, period and mode.
+
+    The arithmetic runs in a worker thread (Polars releases the GIL): a group's consolidation,
+    asked for by a page or run by the scheduler in the server's process, leaves the loop free.
+    """
     statements, lines = await _read(node, mode, period, used)
+    return await asyncio.to_thread(_arrays, node, mode, statements, lines, detail)
+
+
+def _arrays(
+    node: Node,
+    mode: ConsolidationMode,
+    statements: pl.DataFrame,
+    lines: pl.LazyFrame | None,
+    detail: EliminationDetail,
+) -> dict[str, bytes]:
     if mode == ConsolidationMode.aggregated:
         summed = consolidation_calc.aggregate(statements.lazy(), node.aggregated).collect()
         items = summed.select(
