@@ -58,6 +58,7 @@ from end_to_end import copy_frames, start_database
 from kpi_ratios import (
     ACTOR,
     LATEST,
+    RATIO_SPECS,
     RESULT_SCHEMA,
     SCRATCH,
     _copy,
@@ -267,42 +268,6 @@ async def time_reads(keys: pl.DataFrame, reference: pl.DataFrame) -> list[Read]:
 # pandas: the same ratios
 
 
-_SPECS = (
-    ("debt_to_asset", "total_liabilities", "total_assets", "total_liabilities", "total_assets"),
-    ("roe", "net_profit", "avg_total_equity", "net_profit", "average total_equity"),
-    ("operating_cash_ratio", "operating_cash_flow", "revenue", "operating_cash_flow", "revenue"),
-    (
-        "cash_recovery_on_assets",
-        "operating_cash_flow",
-        "avg_total_assets",
-        "operating_cash_flow",
-        "average total_assets",
-    ),
-    (
-        "cash_earnings_coverage",
-        "operating_cash_flow",
-        "net_profit",
-        "operating_cash_flow",
-        "net_profit",
-    ),
-    ("rd_intensity", "rd_expense", "revenue", "rd_expense", "revenue"),
-    (
-        "labor_productivity",
-        "labor_num",
-        "employees_avg",
-        "labor_cost + depreciation + taxes_net + total_profit",
-        "employees_avg",
-    ),
-    (
-        "capital_preservation",
-        "preserved",
-        "open_state_capital",
-        "state_capital",
-        "opening state_capital",
-    ),
-)
-
-
 def pandas_ratios(items: pd.DataFrame) -> pd.DataFrame:
     """`compute.ratios` in pandas: entity, period, ratio, value, reason (vectorised)."""
     long = items[items["item"].isin(compute.RATIO_ITEMS)]
@@ -320,7 +285,7 @@ def pandas_ratios(items: pd.DataFrame) -> pd.DataFrame:
     )
     wide["preserved"] = wide["state_capital"] - wide["objective_factors"].fillna(0.0)
     parts = []
-    for code, num, den, num_name, den_name in _SPECS:
+    for code, num, den, num_name, den_name in RATIO_SPECS:
         n, d = wide[num].to_numpy(), wide[den].to_numpy()
         reason = np.select(
             [np.isnan(d), d == 0, np.isnan(n)],

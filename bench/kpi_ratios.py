@@ -319,6 +319,49 @@ LATEST_LINES = """latest AS (
 """PostgreSQL's long items of the latest versions, as the CTEs `_ratio_sql` reads from."""
 
 
+RATIO_SPECS = (
+    ("debt_to_asset", "total_liabilities", "total_assets", "total_liabilities", "total_assets"),
+    ("roe", "net_profit", "avg_total_equity", "net_profit", "average total_equity"),
+    (
+        "operating_cash_ratio",
+        "operating_cash_flow",
+        "revenue",
+        "operating_cash_flow",
+        "revenue",
+    ),
+    (
+        "cash_recovery_on_assets",
+        "operating_cash_flow",
+        "avg_total_assets",
+        "operating_cash_flow",
+        "average total_assets",
+    ),
+    (
+        "cash_earnings_coverage",
+        "operating_cash_flow",
+        "net_profit",
+        "operating_cash_flow",
+        "net_profit",
+    ),
+    ("rd_intensity", "rd_expense", "revenue", "rd_expense", "revenue"),
+    (
+        "labor_productivity",
+        "labor_num",
+        "employees_avg",
+        "labor_cost + depreciation + taxes_net + total_profit",
+        "employees_avg",
+    ),
+    (
+        "capital_preservation",
+        "preserved",
+        "open_state_capital",
+        "state_capital",
+        "opening state_capital",
+    ),
+)
+"""Each ratio: code, numerator and denominator columns, and their names in the reasons."""
+
+
 def _ratio_sql(lines: str = LATEST_LINES) -> str:
     """compute.ratios in SQL: entity, period, ratio, value, reason for every entity and period.
 
@@ -329,47 +372,9 @@ def _ratio_sql(lines: str = LATEST_LINES) -> str:
         f"(max(l.amount) FILTER (WHERE l.item = '{c}'))::float8 AS {c}"
         for c in (*REQUIRED, *OPENINGS)
     )
-    specs = [
-        ("debt_to_asset", "total_liabilities", "total_assets", "total_liabilities", "total_assets"),
-        ("roe", "net_profit", "avg_total_equity", "net_profit", "average total_equity"),
-        (
-            "operating_cash_ratio",
-            "operating_cash_flow",
-            "revenue",
-            "operating_cash_flow",
-            "revenue",
-        ),
-        (
-            "cash_recovery_on_assets",
-            "operating_cash_flow",
-            "avg_total_assets",
-            "operating_cash_flow",
-            "average total_assets",
-        ),
-        (
-            "cash_earnings_coverage",
-            "operating_cash_flow",
-            "net_profit",
-            "operating_cash_flow",
-            "net_profit",
-        ),
-        ("rd_intensity", "rd_expense", "revenue", "rd_expense", "revenue"),
-        (
-            "labor_productivity",
-            "labor_num",
-            "employees_avg",
-            "labor_cost + depreciation + taxes_net + total_profit",
-            "employees_avg",
-        ),
-        (
-            "capital_preservation",
-            "preserved",
-            "open_state_capital",
-            "state_capital",
-            "opening state_capital",
-        ),
-    ]
-    values = ",\n        ".join(f"('{r}', {n}, {d}, '{nn}', '{dn}')" for r, n, d, nn, dn in specs)
+    values = ",\n        ".join(
+        f"('{r}', {n}, {d}, '{nn}', '{dn}')" for r, n, d, nn, dn in RATIO_SPECS
+    )
     return f"""
 WITH {lines}, wide AS (
   SELECT l.entity, l.period,
