@@ -18,6 +18,7 @@ from stateasset import db
 from stateasset.core.periods import period_of
 from stateasset.jobs.base import Context, Job, Outcome
 from stateasset.kpi import ratios, score_jobs
+from stateasset.ledger import consolidation
 
 
 class RatiosParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -64,7 +65,7 @@ async def nodes_holding(entity_ids: list[UUID]) -> list[str]:
             "WHERE id = ANY($1::uuid[]) AND segment IS NOT NULL) x WHERE n IS NOT NULL",
             entity_ids,
         )
-    known = set(await ratios._default_nodes())
+    known = set(await consolidation.reporting_nodes())
     return [n for n in ["group", *sorted(r["n"] for r in rows)] if n in known]
 
 

@@ -104,23 +104,6 @@ async def _node_items(
     return (items.clear() if used.is_empty() else items), used
 
 
-async def _default_nodes() -> list[str]:
-    """The group, each platform and each segment with members: the nodes staff report on."""
-    async with db.connection() as conn:
-        has_group = await conn.fetchval("SELECT 1 FROM entity WHERE kind = 'group'")
-        platforms = await conn.fetch(
-            "SELECT id FROM entity WHERE kind = 'platform' ORDER BY id::text"
-        )
-        segments = await conn.fetch(
-            "SELECT DISTINCT segment FROM entity WHERE segment IS NOT NULL ORDER BY segment"
-        )
-    nodes = ["group"] if has_group else []
-    nodes += [f"platform:{r['id']}" for r in platforms]
-    if has_group:
-        nodes += [f"segment:{r['segment']}" for r in segments if r["segment"] in set(Segment)]
-    return nodes
-
-
 async def _check_entities(entity_ids: Sequence[UUID]) -> None:
     async with db.connection() as conn:
         known = {
@@ -163,7 +146,7 @@ async def compute_ratios(
     if entity_ids is not None:
         await _check_entities(entity_ids)
     if nodes is None:
-        nodes = await _default_nodes() if everything else []
+        nodes = await consolidation.reporting_nodes() if everything else []
     # Each node once, with the position it was asked at (for the field a problem names).
     positions: dict[str, int] = {}
     for i, node in enumerate(nodes):

@@ -23,6 +23,7 @@ import msgspec
 import polars as pl
 import xlsxwriter
 
+from stateasset import db
 from stateasset.auth.schemas import Actor
 from stateasset.core.clock import utc_now
 from stateasset.core.errors import invalid
@@ -368,6 +369,23 @@ async def consolidation_body(
             )
         ).on_conflict(action="DO NOTHING")
     return _splice({"source": ResultSource.computed.value}, {})[:-1] + b"," + body[1:]
+
+
+async def reporting_nodes() -> list[str]:
+    """The group, each platform and each segment with members: the nodes staff report on."""
+    async with db.connection() as conn:
+        has_group = await conn.fetchval("SELECT 1 FROM entity WHERE kind = 'group'")
+        platforms = await conn.fetch(
+            "SELECT id FROM entity WHERE kind = 'platform' ORDER BY id::text"
+        )
+        segments = await conn.fetch(
+            "SELECT DISTINCT segment FROM entity WHERE segment IS NOT NULL ORDER BY segment"
+        )
+    nodes = ["group"] if has_group else []
+    nodes += [f"platform:{r['id']}" for r in platforms]
+    if has_group:
+        nodes += [f"segment:{r['segment']}" for r in segments if r["segment"] in set(Segment)]
+    return nodes
 
 
 async def member_lines(*, actor: Actor, node: str, period: str) -> pl.DataFrame:

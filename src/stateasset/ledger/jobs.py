@@ -43,10 +43,8 @@ async def _locked_periods() -> list[str]:
 
 
 async def run_consolidations(context: Context, params: ConsolidationsParams) -> Outcome:
-    from stateasset.kpi.ratios import _default_nodes
-
     periods = [params.period] if params.period else await _locked_periods()
-    nodes = await _default_nodes()
+    nodes = await consolidation.reporting_nodes()
     steps = [(p, n, m) for p in periods for n in nodes for m in ConsolidationMode]
     computed = stored = not_locked = 0
     for done, (period, node, mode) in enumerate(steps):
