@@ -50,6 +50,15 @@ _COLUMNS = (
     "requested_by"
 )
 
+_FAIL_EXPIRED = (
+    "UPDATE job_run SET status = 'failed', finished_at = now(), error = 'lease expired: "
+    "the process running it (' || host || ') was last heard from at ' || "
+    "to_char(heartbeat_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || "
+    "' and is taken as stopped' WHERE status = 'running' AND heartbeat_at < $1 "
+    "AND ($2::uuid IS NULL OR id = $2) RETURNING id"
+)
+"""Fail running runs not heard from since $1 (one, $2, or all): the next claim, or the queue pass."""
+
 _tasks: set[asyncio.Task[Any]] = set()
 """Runs started by this process in the background; kept so they are not collected mid-run."""
 
@@ -136,7 +145,7 @@ async def claim(
             f"{job.name}:{key}",
         )
         running = await conn.fetchrow(
-            "SELECT id, heartbeat_at, host FROM job_run "
+            "SELECT id, heartbeat_at FROM job_run "
             "WHERE job = $1 AND params_key = $2 AND status = 'running'",
             job.name,
             key,
@@ -144,13 +153,7 @@ async def claim(
         if running is not None:
             if running["heartbeat_at"] >= now - lease:
                 raise AlreadyRunning(job.name, running["id"])
-            await conn.execute(
-                "UPDATE job_run SET status = 'failed', finished_at = $2, error = $3 WHERE id = $1",
-                running["id"],
-                now,
-                f"lease expired: the process running it ({running['host']}) was last heard from "
-                f"at {running['heartbeat_at'].isoformat()} and is taken as stopped",
-            )
+            await conn.execute(_FAIL_EXPIRED, now - lease, running["id"])
         if queued_run is not None:
             started = await conn.fetchval(
                 "UPDATE job_run SET status = 'running', started_at = $2, heartbeat_at = $2, "
@@ -375,14 +378,7 @@ async def fail_expired() -> int:
     """Mark failed every running run whose lease expired (its process died); how many."""
     lease = timedelta(seconds=get_settings().job_lease_seconds)
     async with db.connection() as conn:
-        rows = await conn.fetch(
-            "UPDATE job_run SET status = 'failed', finished_at = now(), error = 'lease expired: "
-            "the process running it (' || host || ') was last heard from at ' || "
-            "to_char(heartbeat_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || "
-            "' and is taken as stopped' WHERE status = 'running' AND heartbeat_at < $1 "
-            "RETURNING id",
-            utc_now() - lease,
-        )
+        rows = await conn.fetch(_FAIL_EXPIRED, utc_now() - lease, None)
     for row in rows:
         log.warning("job run's process stopped; marked failed", run_id=str(row["id"]))
     return len(rows)
