@@ -216,14 +216,6 @@ def filters_of(query: Any) -> tuple[dict[str, Any], dict[str, str]]:
     return filters, problems
 
 
-async def any_active() -> bool:
-    """Whether a run is queued or running anywhere: what keeps the page polling."""
-    for status in ACTIVE:
-        if (await runner.list_runs(status=status, limit=1)).total:
-            return True
-    return False
-
-
 class JobPages(PageController):
     path = BASE
     guards = [requires(Permission.jobs_run)]
@@ -325,7 +317,7 @@ class JobPages(PageController):
             "export_url": f"{BASE}/export.xlsx" + view.url(page=None).rstrip("?"),
             "table_problems": problems,
             "poll_url": BASE + view.url(),
-            "polling": any(r.status in ACTIVE for r in runs) or await any_active(),
+            "polling": any(r.status in ACTIVE for r in runs) or await runner.any_active(),
         }
 
     async def _fragment(self, request: Caller) -> Template:

@@ -448,6 +448,16 @@ async def list_runs(
     return Page(items=[_read(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
+async def any_active() -> bool:
+    """Whether any run is queued or running: what keeps the runs page polling."""
+    async with db.connection() as conn:
+        return bool(
+            await conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM job_run WHERE status IN ('queued', 'running'))"
+            )
+        )
+
+
 async def last_runs() -> dict[str, JobRunRead]:
     """Each job's newest run."""
     async with db.connection() as conn:
